@@ -1,0 +1,90 @@
+"""Run profiles: the sizes that differ between a laptop run and the paper's.
+
+`laptop` shrinks signals (100 Hz, 10 s = 1000 samples), the encoder width and the number of
+epochs so that the whole augmentation sweep finishes in minutes on 2 cores. `paper` keeps
+the method's own constants (method.md). Everything else (loss, temperature, k, lr...) is the
+same in both.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, replace
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str
+    # preprocessing
+    fs: int  # target sampling rate, Hz
+    length: int  # window length, samples
+    stride: int  # window stride for longer records, samples
+    # encoder
+    width: int  # ResNet1d18 stem width (64 in the paper)
+    masker_width: int  # UNet1d base width
+    # pretraining
+    batch_size: int
+    accumulation: int
+    epochs: int
+    patience: int
+    max_steps_per_epoch: int | None  # cap on optimiser steps per epoch (None: full pass)
+    # probing
+    probe_epochs: int
+    probe_patience: int
+    scratch_epochs: int
+    # synthetic corpus sizes (records) for the default study
+    pretrain_records: int
+    downstream_records: int
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    def with_overrides(self, **changes) -> "Profile":
+        return replace(self, **changes)
+
+
+LAPTOP = Profile(
+    name="laptop",
+    fs=100,
+    length=1000,
+    stride=400,
+    width=16,
+    masker_width=8,
+    batch_size=32,
+    accumulation=1,
+    epochs=3,
+    patience=5,
+    max_steps_per_epoch=None,
+    probe_epochs=100,
+    probe_patience=10,
+    scratch_epochs=15,
+    pretrain_records=1000,
+    downstream_records=1200,
+)
+
+PAPER = Profile(
+    name="paper",
+    fs=500,
+    length=5000,
+    stride=2000,
+    width=64,
+    masker_width=32,
+    batch_size=32,
+    accumulation=4,
+    epochs=100,
+    patience=5,
+    max_steps_per_epoch=None,
+    probe_epochs=200,
+    probe_patience=20,
+    scratch_epochs=50,
+    pretrain_records=20000,
+    downstream_records=10646,
+)
+
+PROFILES: dict[str, Profile] = {p.name: p for p in (LAPTOP, PAPER)}
+
+
+def get_profile(name: str) -> Profile:
+    try:
+        return PROFILES[name]
+    except KeyError:
+        raise ValueError(f"unknown profile {name!r}; choose one of {sorted(PROFILES)}") from None
