@@ -1,0 +1,65 @@
+"""Adversarial masking (Bo et al. 2022): a U-Net masker proposes N masks; the view is
+x * (1 - soft_binarize(m)).
+
+The masker is trained by the pretraining loop (`ecgmask.pretrain`) to maximise the
+contrastive loss; it finds this stage with `ecgmask.augment.find_advmask` and calls
+`masks` and `apply` itself so that the masks are computed once per batch. Called as a plain
+augmentation, `AdvMask` applies the current masks without building a graph.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from ecgmask.augment import register
+from ecgmask.augment.base import Augmentation
+from ecgmask.losses import soft_binarize
+from ecgmask.models.unet1d import UNet1d
+
+
+@register("advmask")
+class AdvMask(Augmentation):
+    """For n_masks != 12 one of the N masks is drawn per sample and applied to all leads;
+    for n_masks == 12 mask n is applied to lead n (method.md, Objectives)."""
+
+    is_adversarial = True
+
+    def __init__(self, fs: float, n_masks: int = 2, k: float = 50.0, width: int = 16, in_leads: int = 12):
+        super().__init__(fs)
+        if n_masks == 12 and in_leads != 12:
+            raise ValueError(f"advmask: n_masks=12 means one mask per lead and needs 12 leads, got in_leads={in_leads}")
+        if k <= 0:
+            raise ValueError(f"advmask: the soft-binarisation slope k must be positive, got {k}")
+        self.n_masks = int(n_masks)
+        self.k = float(k)
+        self.in_leads = int(in_leads)
+        self.masker = UNet1d(in_channels=in_leads, n_masks=n_masks, width=width)
+
+    def masks(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, leads, L) -> (B, N, L) raw masks in [0, 1] (before binarisation)."""
+        if x.dim() != 3 or x.shape[1] != self.in_leads:
+            raise ValueError(f"advmask: wants a batch of shape (B, {self.in_leads}, L), got {tuple(x.shape)}")
+        return self.masker(x)
+
+    def apply(self, x: torch.Tensor, masks: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        """x * (1 - soft_binarize(m, k)); differentiable with respect to `masks`."""
+        b, leads, length = x.shape
+        if masks.shape != (b, self.n_masks, length):
+            raise ValueError(f"advmask: masks of shape {tuple(masks.shape)} do not fit a batch {tuple(x.shape)} "
+                             f"with n_masks={self.n_masks}")
+        soft = soft_binarize(masks.float(), self.k)
+        if self.n_masks == 12:
+            keep = 1.0 - soft  # (B, 12, L): mask n on lead n
+        else:
+            # one draw per sample per step, always taken (also for N == 1) so that the
+            # generator advances the same way whatever N is
+            choice = torch.randint(self.n_masks, (b,), generator=generator, device=generator.device).to(x.device)
+            keep = (1.0 - soft[torch.arange(b, device=x.device), choice]).unsqueeze(1)  # (B, 1, L)
+        return (x.float() * keep).to(x.dtype)
+
+    def augment(self, x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        with torch.no_grad():
+            return self.apply(x, self.masks(x), generator)
+
+    def extra_repr(self) -> str:
+        return f"fs={self.fs:g}, n_masks={self.n_masks}, k={self.k:g}"
