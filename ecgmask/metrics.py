@@ -1,0 +1,100 @@
+"""Classification metrics over a whole test set: accuracy, balanced accuracy, macro one-vs-rest AUC.
+
+Pure numpy (no sklearn). Every function takes the predictions for the *whole* set at once, so
+nothing is ever averaged per batch.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def _labels(y: np.ndarray, name: str) -> np.ndarray:
+    y = np.asarray(y)
+    if y.ndim != 1:
+        raise ValueError(f"{name} must be 1-D, got shape {y.shape}")
+    return y
+
+
+def accuracy(y_true: np.ndarray, y_pred: np.ndarray) -> float:
+    """Fraction of correct predictions."""
+    y_true, y_pred = _labels(y_true, "y_true"), _labels(y_pred, "y_pred")
+    if y_true.shape != y_pred.shape:
+        raise ValueError(f"y_true {y_true.shape} and y_pred {y_pred.shape} differ in length")
+    if y_true.size == 0:
+        raise ValueError("accuracy of an empty set is undefined")
+    return float(np.mean(y_true == y_pred))
+
+
+def balanced_accuracy(y_true: np.ndarray, y_pred: np.ndarray) -> float:
+    """Mean recall over the classes present in `y_true` (sklearn's definition)."""
+    y_true, y_pred = _labels(y_true, "y_true"), _labels(y_pred, "y_pred")
+    if y_true.shape != y_pred.shape:
+        raise ValueError(f"y_true {y_true.shape} and y_pred {y_pred.shape} differ in length")
+    if y_true.size == 0:
+        raise ValueError("balanced accuracy of an empty set is undefined")
+    recalls = [np.mean(y_pred[y_true == c] == c) for c in np.unique(y_true)]
+    return float(np.mean(recalls))
+
+
+def average_ranks(x: np.ndarray) -> np.ndarray:
+    """1-based ranks of `x`, ties getting the mean of the ranks they span."""
+    x = np.asarray(x, dtype=np.float64)
+    order = np.argsort(x, kind="mergesort")
+    xs = x[order]
+    # start of every run of equal values in sorted order
+    starts = np.flatnonzero(np.r_[True, xs[1:] != xs[:-1]])
+    ends = np.r_[starts[1:], xs.size]  # exclusive
+    mean_rank = (starts + ends + 1) / 2.0  # mean of the 1-based ranks starts+1 .. ends
+    ranks = np.empty(x.size, dtype=np.float64)
+    ranks[order] = np.repeat(mean_rank, ends - starts)
+    return ranks
+
+
+def binary_auc(y_true: np.ndarray, scores: np.ndarray) -> float:
+    """ROC AUC by the Mann-Whitney U statistic: P(score+ > score-) + 0.5 P(score+ == score-).
+
+    `y_true` is boolean or 0/1. NaN when one of the two classes is absent.
+    """
+    y_true = _labels(y_true, "y_true").astype(bool)
+    scores = _labels(scores, "scores")
+    if y_true.shape != scores.shape:
+        raise ValueError(f"y_true {y_true.shape} and scores {scores.shape} differ in length")
+    if np.isnan(scores.astype(np.float64)).any():
+        raise ValueError("scores contain NaN")
+    n_pos = int(y_true.sum())
+    n_neg = y_true.size - n_pos
+    if n_pos == 0 or n_neg == 0:
+        return float("nan")
+    ranks = average_ranks(scores)
+    u = ranks[y_true].sum() - n_pos * (n_pos + 1) / 2.0
+    return float(u / (n_pos * n_neg))
+
+
+def macro_ovr_auc(y_true: np.ndarray, probabilities: np.ndarray) -> float:
+    """Unweighted mean over classes of the one-vs-rest AUC of column c of `probabilities` (N, C).
+
+    Classes with no positive (or no negative) example in `y_true` have no AUC and are left out
+    of the mean; NaN when no class has one.
+    """
+    y_true = _labels(y_true, "y_true")
+    probabilities = np.asarray(probabilities)
+    if probabilities.ndim != 2 or probabilities.shape[0] != y_true.size:
+        raise ValueError(f"probabilities must be (N, C) with N = {y_true.size}, got shape {probabilities.shape}")
+    aucs = [binary_auc(y_true == c, probabilities[:, c]) for c in range(probabilities.shape[1])]
+    aucs = [a for a in aucs if not np.isnan(a)]
+    return float(np.mean(aucs)) if aucs else float("nan")
+
+
+def classification_metrics(y_true: np.ndarray, logits: np.ndarray) -> dict[str, float]:
+    """accuracy, balanced_accuracy and auc (macro one-vs-rest on softmax probabilities) of (N, C) logits."""
+    logits = np.asarray(logits, dtype=np.float64)
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    probabilities = np.exp(shifted)
+    probabilities /= probabilities.sum(axis=1, keepdims=True)
+    y_pred = logits.argmax(axis=1)
+    return {
+        "accuracy": accuracy(y_true, y_pred),
+        "balanced_accuracy": balanced_accuracy(y_true, y_pred),
+        "auc": macro_ovr_auc(y_true, probabilities),
+    }

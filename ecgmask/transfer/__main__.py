@@ -1,0 +1,57 @@
+"""python -m ecgmask.transfer: one transfer run without Ray, with a progress bar."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from ecgmask.profiles import PROFILES
+from ecgmask.transfer.config import MODES, TASKS, ProbeConfig
+from ecgmask.transfer.probe import run_probe
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(
+        prog="python -m ecgmask.transfer",
+        description="Transfer a pretrained encoder to a downstream task (linear probe, fine-tuning) "
+        "or train the baselines (scratch, random) on one labelled fraction, and print the test metrics.",
+    )
+    p.add_argument("--cache", required=True, help="downstream cache directory (built by ecgmask.data.build_cache)")
+    p.add_argument("--checkpoint", help="pretraining checkpoint directory holding encoder.pt (linear, finetune)")
+    p.add_argument("--task", choices=TASKS, default="arrhythmia")
+    p.add_argument("--fraction", type=float, default=1.0, help="fraction of the training patients labelled (default 1.0)")
+    p.add_argument("--mode", choices=MODES, default="linear")
+    p.add_argument("--seed", type=int, default=0, help="trial seed: head/encoder init and batch order")
+    p.add_argument("--profile", choices=sorted(PROFILES), default="laptop", help="sizes (epochs, patience, width)")
+    p.add_argument("--epochs", type=int, help="override the profile's epochs")
+    p.add_argument("--patience", type=int, help="override the profile's early-stopping patience")
+    p.add_argument("--split-seed", type=int, default=0, help="seed of the patient split and labelled subset")
+    p.add_argument("--device", default="auto", help="auto (cuda when available), cpu, cuda, cuda:1 ...")
+    p.add_argument("--json", action="store_true", help="print the metrics as one JSON line")
+    return p.parse_args(argv)
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    overrides = {k: v for k, v in (("epochs", args.epochs), ("patience", args.patience)) if v is not None}
+    try:
+        config = ProbeConfig.from_profile(
+            args.profile, task=args.task, fraction=args.fraction, seed=args.seed, mode=args.mode,
+            split_seed=args.split_seed, device=args.device, **overrides,
+        )
+        result = run_probe(config, args.cache, args.checkpoint, progress=True)
+    except (ValueError, FileNotFoundError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps(result))
+    else:
+        print(f"{args.mode} probe, task {args.task}, fraction {args.fraction}, seed {args.seed}")
+        for key, value in result.items():
+            print(f"  {key:24s} {value:.4f}" if isinstance(value, float) else f"  {key:24s} {value}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,72 @@
+"""ProbeConfig: one transfer run (task, labelled fraction, seed, mode) and its training sizes."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+
+from ecgmask.profiles import Profile, get_profile
+
+MODES = ("linear", "finetune", "scratch", "random")
+TASKS = ("arrhythmia", "sex")
+# modes that train the whole network end to end (the others fit a linear head on frozen features)
+END_TO_END_MODES = ("finetune", "scratch")
+# modes that need a pretrained checkpoint
+CHECKPOINT_MODES = ("linear", "finetune")
+
+
+@dataclass
+class ProbeConfig:
+    """One transfer run.
+
+    `seed` (the trial seed) drives the head's and any random encoder's initialisation and the
+    batch order; `split_seed` fixes the patient split and the labelled subset, so the same
+    patients are used by every trial seed and the fractions are nested.
+    """
+
+    task: str
+    fraction: float
+    seed: int
+    mode: str
+    epochs: int
+    patience: int
+    width: int = 64  # encoder width for scratch/random (linear and finetune read the checkpoint's)
+    lr: float = 0.01  # linear head (paper)
+    finetune_lr: float = 1e-4  # end-to-end training (finetune, scratch)
+    batch_size: int = 256
+    split_seed: int = 0
+    device: str = "auto"
+    # linear/random: z-score each feature over the labelled training rows before the head
+    # (MoCo v3 / MAE linear probes); False fits the head on the raw features
+    standardize: bool = True
+
+    def __post_init__(self):
+        if self.task not in TASKS:
+            raise ValueError(f"unknown task {self.task!r}; choose one of {list(TASKS)}")
+        if self.mode not in MODES:
+            raise ValueError(f"unknown mode {self.mode!r}; choose one of {list(MODES)}")
+        if not 0.0 < float(self.fraction) <= 1.0:
+            raise ValueError(f"fraction must be in (0, 1], got {self.fraction}")
+        for name in ("epochs", "patience", "width", "batch_size"):
+            if int(getattr(self, name)) < 1:
+                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+
+    @classmethod
+    def from_profile(cls, profile: Profile | str, **overrides) -> "ProbeConfig":
+        """Sizes from the profile (probe_epochs for linear/random, scratch_epochs for
+        finetune/scratch, probe_patience, width); every field can be overridden."""
+        if isinstance(profile, str):
+            profile = get_profile(profile)
+        unknown = set(overrides) - {f.name for f in fields(cls)}
+        if unknown:
+            raise TypeError(f"ProbeConfig has no field(s) {sorted(unknown)}")
+        mode = overrides.get("mode", "linear")
+        defaults = {
+            "mode": mode,
+            "epochs": profile.scratch_epochs if mode in END_TO_END_MODES else profile.probe_epochs,
+            "patience": profile.probe_patience,
+            "width": profile.width,
+        }
+        return cls(**{**defaults, **overrides})
+
+    def to_dict(self) -> dict:
+        return asdict(self)

@@ -1,0 +1,91 @@
+"""Linear probe: Linear(D, classes) on frozen features (Adam, lr 0.01, batch 256, early stopping)."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ecgmask.metrics import accuracy, classification_metrics
+from ecgmask.transfer.early_stopping import fit_early_stopping
+from ecgmask.transfer.embeddings import resolve_device
+
+
+def linear_probe(
+    features: np.ndarray,
+    y: np.ndarray,
+    splits: dict[str, np.ndarray],
+    n_classes: int,
+    *,
+    seed: int,
+    epochs: int,
+    patience: int,
+    lr: float = 0.01,
+    batch_size: int = 256,
+    standardize: bool = True,
+    device: str | torch.device = "auto",
+    progress: bool = False,
+) -> dict:
+    """Fits the head on `splits["train"]` rows of `features`, early-stops on `splits["val"]`
+    accuracy and returns the best-validation head's metrics on the whole `splits["test"]`.
+
+    `y[i]` is the class of row i of `features`. `seed` sets the head's initialisation and the
+    batch order; on CPU the same seed gives the same numbers.
+
+    With `standardize` every feature is z-scored by its mean and standard deviation over the
+    training rows (the labelled fraction only: no validation or test input is looked at), as
+    a BatchNorm without affine parameters before the head does in MoCo v3 / MAE linear probes.
+    The head stays linear in the features; this only keeps Adam's fixed lr meaningful for
+    encoders whose features have very different scales (a random encoder's vary ~100x less).
+    """
+    device = resolve_device(device)
+    x = torch.as_tensor(np.asarray(features, dtype=np.float32), device=device)
+    labels = torch.as_tensor(np.asarray(y, dtype=np.int64), device=device)
+    train, val, test = (torch.as_tensor(np.asarray(splits[k], dtype=np.int64), device=device) for k in ("train", "val", "test"))
+    if standardize:
+        mean = x[train].mean(dim=0)
+        std = x[train].std(dim=0, unbiased=False) if len(train) > 1 else torch.ones_like(mean)
+        x = (x - mean) / (std + 1e-6)
+
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        head = nn.Linear(x.shape[1], n_classes)
+    head.to(device)
+    optimiser = torch.optim.Adam(head.parameters(), lr=lr)
+    order = torch.Generator().manual_seed(seed)
+
+    def train_epoch() -> float:
+        head.train()
+        perm = train[torch.randperm(len(train), generator=order).to(device)]
+        total = 0.0
+        for start in range(0, len(perm), batch_size):
+            idx = perm[start : start + batch_size]
+            loss = F.cross_entropy(head(x[idx]), labels[idx])
+            optimiser.zero_grad(set_to_none=True)
+            loss.backward()
+            optimiser.step()
+            total += loss.item() * len(idx)
+        return total / len(perm)
+
+    @torch.no_grad()
+    def logits(idx: torch.Tensor) -> np.ndarray:
+        head.eval()
+        return head(x[idx]).float().cpu().numpy()
+
+    def val_accuracy() -> float:
+        return accuracy(labels[val].cpu().numpy(), logits(val).argmax(axis=1))
+
+    fit = fit_early_stopping(
+        head, train_epoch=train_epoch, val_accuracy=val_accuracy, epochs=epochs, patience=patience,
+        progress=progress, desc="linear probe",
+    )
+    metrics = classification_metrics(labels[test].cpu().numpy(), logits(test))
+    return {
+        "test_accuracy": metrics["accuracy"],
+        "test_balanced_accuracy": metrics["balanced_accuracy"],
+        "test_auc": metrics["auc"],
+        "val_accuracy": fit.val_accuracy,
+        "best_epoch": fit.best_epoch,
+        "epochs_run": fit.epochs_run,
+    }

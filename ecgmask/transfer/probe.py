@@ -1,0 +1,107 @@
+"""run_probe: one transfer run (linear, finetune, scratch or random) on a downstream cache."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ecgmask.checkpoint import load_encoder
+from ecgmask.models.resnet1d import ResNet1d18
+from ecgmask.transfer.config import CHECKPOINT_MODES, ProbeConfig
+from ecgmask.transfer.embeddings import compute_embeddings, embeddings
+from ecgmask.transfer.end_to_end import train_end_to_end
+from ecgmask.transfer.linear import linear_probe
+
+# the records column each task's label comes from (task_labels refuses rows without one)
+TASK_COLUMN = {"arrhythmia": "rhythm", "sex": "sex"}
+
+
+def task_splits(cache, config: ProbeConfig) -> tuple[np.ndarray, list[str], dict[str, np.ndarray]]:
+    """(y, classes, {"train", "val", "test"}) for the config's task.
+
+    The patient split and the labelled subset depend on `config.split_seed` only (never on the
+    trial seed), so fractions are nested and every seed sees the same patients. Windows without
+    a label for the task are dropped from every split.
+    """
+    from ecgmask.data import fraction_indices, split_indices, task_labels
+
+    records = cache.records
+    if config.task not in TASK_COLUMN:
+        raise ValueError(f"unknown task {config.task!r}; choose one of {sorted(TASK_COLUMN)}")
+    column = TASK_COLUMN[config.task]
+    labelled = records[column].notna().to_numpy()
+    if not labelled.any():
+        raise ValueError(f"{getattr(cache, 'path', 'the downstream cache')}: no window has a {column} label")
+    y = np.full(len(records), -1, dtype=np.int64)
+    y_labelled, classes = task_labels(records[labelled], config.task)
+    y[labelled] = y_labelled
+    split = split_indices(records, seed=config.split_seed)
+    train = fraction_indices(records, split["train"], config.fraction, seed=config.split_seed)
+    splits = {}
+    for name, idx in (("train", train), ("val", split["val"]), ("test", split["test"])):
+        idx = np.asarray(idx, dtype=np.int64)
+        splits[name] = idx[labelled[idx]]
+        if len(splits[name]) == 0:
+            where = getattr(cache, "path", "the downstream cache")
+            raise ValueError(
+                f"{where}: no {config.task!r}-labelled window in the {name} split "
+                f"(fraction {config.fraction}, split seed {config.split_seed})"
+            )
+    return y, list(classes), splits
+
+
+def _open(cache):
+    if isinstance(cache, (str, os.PathLike)):
+        from ecgmask.data import EcgCache
+
+        return EcgCache.open(cache)
+    return cache
+
+
+def run_probe(config: ProbeConfig, cache, checkpoint_dir: str | os.PathLike | None = None, *, progress: bool = False) -> dict:
+    """Transfers to `config.task` on `cache` (an EcgCache or its directory) and returns
+    `test_accuracy`, `test_balanced_accuracy`, `test_auc` (macro one-vs-rest), `val_accuracy`
+    (of the kept weights), `n_train`, `n_val`, `n_test` (windows), `epochs_run`, `best_epoch`.
+
+    - linear: frozen pretrained encoder; its embeddings are stored once in `checkpoint_dir` and
+      reused; a linear head is fitted on them.
+    - random: the same linear probe on a frozen encoder with random weights (seeded by `seed`).
+    - finetune: the pretrained encoder and a linear head trained end to end.
+    - scratch: a randomly initialised encoder (width `config.width`) and head trained end to end.
+    """
+    cache = _open(cache)
+    if config.mode in CHECKPOINT_MODES and checkpoint_dir is None:
+        raise ValueError(f"mode {config.mode!r} needs a checkpoint_dir holding a pretrained encoder.pt")
+    y, classes, splits = task_splits(cache, config)
+    common = dict(
+        seed=config.seed, epochs=config.epochs, patience=config.patience,
+        batch_size=config.batch_size, device=config.device, progress=progress,
+    )
+    if config.mode in CHECKPOINT_MODES:
+        encoder, _ = load_encoder(checkpoint_dir)
+    else:
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(config.seed)
+            encoder = ResNet1d18(width=config.width)
+
+    if config.mode == "linear":
+        features = embeddings(encoder, cache, Path(checkpoint_dir), batch_size=config.batch_size,
+                              device=config.device, progress=progress)
+        result = linear_probe(features, y, splits, len(classes), lr=config.lr,
+                              standardize=config.standardize, **common)
+    elif config.mode == "random":
+        # only the labelled windows in use need features; nothing to store for a random encoder
+        used = np.unique(np.concatenate(list(splits.values())))
+        features = np.zeros((len(cache), encoder.out_dim), dtype=np.float32)
+        features[used] = compute_embeddings(encoder, cache, indices=used, batch_size=config.batch_size,
+                                            device=config.device, progress=progress)
+        result = linear_probe(features, y, splits, len(classes), lr=config.lr,
+                              standardize=config.standardize, **common)
+    else:
+        result = train_end_to_end(encoder, cache, y, splits, len(classes), lr=config.finetune_lr, **common)
+
+    result.update(n_train=len(splits["train"]), n_val=len(splits["val"]), n_test=len(splits["test"]))
+    return result

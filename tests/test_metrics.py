@@ -1,0 +1,78 @@
+import numpy as np
+import pytest
+
+from ecgmask.metrics import (
+    accuracy,
+    average_ranks,
+    balanced_accuracy,
+    binary_auc,
+    classification_metrics,
+    macro_ovr_auc,
+)
+
+
+def brute_force_auc(y, s):
+    pos, neg = s[y == 1], s[y == 0]
+    wins = sum((p > n) + 0.5 * (p == n) for p in pos for n in neg)
+    return wins / (len(pos) * len(neg))
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_binary_auc_equals_pairwise_count_with_ties(seed):
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(5, 60))
+    y = rng.integers(0, 2, n)
+    y[0], y[1] = 0, 1  # both classes present
+    # few distinct values, so ties within and across classes are frequent
+    s = rng.integers(0, 4, n).astype(np.float64) / 3
+    assert binary_auc(y, s) == pytest.approx(brute_force_auc(y, s), abs=1e-12)
+
+
+def test_binary_auc_extremes():
+    y = np.array([0, 0, 1, 1])
+    assert binary_auc(y, np.array([0.1, 0.2, 0.8, 0.9])) == 1.0
+    assert binary_auc(y, np.array([0.9, 0.8, 0.2, 0.1])) == 0.0
+    assert binary_auc(y, np.array([0.5, 0.5, 0.5, 0.5])) == 0.5
+    assert np.isnan(binary_auc(np.array([1, 1]), np.array([0.1, 0.2])))
+
+
+def test_average_ranks_ties():
+    np.testing.assert_allclose(average_ranks(np.array([3.0, 1.0, 3.0, 2.0, 3.0])), [4, 1, 4, 2, 4])
+
+
+def test_macro_ovr_auc_is_mean_of_per_class_pairwise_counts():
+    rng = np.random.default_rng(7)
+    y = rng.integers(0, 3, 40)
+    p = rng.dirichlet(np.ones(3), 40).round(1)  # rounding makes ties
+    expected = np.mean([brute_force_auc((y == c).astype(int), p[:, c]) for c in range(3)])
+    assert macro_ovr_auc(y, p) == pytest.approx(expected, abs=1e-12)
+
+
+def test_macro_ovr_auc_skips_class_absent_from_test_set():
+    y = np.array([0, 0, 1, 1])
+    p = np.array([[0.9, 0.1, 0.0], [0.8, 0.2, 0.0], [0.1, 0.9, 0.0], [0.3, 0.7, 0.0]])
+    assert macro_ovr_auc(y, p) == 1.0
+
+
+def test_accuracy_and_balanced_accuracy():
+    y = np.array([0, 0, 0, 0, 0, 0, 1, 1])
+    pred = np.zeros(8, dtype=int)  # majority vote
+    assert accuracy(y, pred) == 0.75
+    assert balanced_accuracy(y, pred) == 0.5
+    pred2 = np.array([0, 0, 0, 1, 1, 1, 1, 0])
+    assert accuracy(y, pred2) == 0.5
+    assert balanced_accuracy(y, pred2) == pytest.approx((3 / 6 + 1 / 2) / 2)
+
+
+def test_classification_metrics_from_logits():
+    y = np.array([0, 1, 2, 2])
+    logits = np.array([[5.0, 0, 0], [0, 5.0, 0], [0, 0, 5.0], [0, 5.0, 0]])
+    m = classification_metrics(y, logits)
+    assert m["accuracy"] == 0.75
+    assert m["balanced_accuracy"] == pytest.approx((1 + 1 + 0.5) / 3)
+    assert 0.5 < m["auc"] <= 1.0
+
+
+def test_length_mismatch_is_a_clear_error():
+    with pytest.raises(ValueError, match="differ in length"):
+        accuracy(np.array([0, 1]), np.array([0]))

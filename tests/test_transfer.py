@@ -1,0 +1,399 @@
+"""Transfer: embeddings stored once and reused, linear probe, end-to-end training, run_probe,
+determinism on CPU, and (slow) the issue's proof that a short pretraining probes better than a
+random encoder."""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from ecgmask.checkpoint import save_encoder
+from ecgmask.models import ResNet1d18
+from ecgmask.profiles import LAPTOP
+from ecgmask.transfer import (
+    ProbeConfig,
+    compute_embeddings,
+    embeddings,
+    embeddings_path,
+    linear_probe,
+    run_probe,
+    train_end_to_end,
+)
+
+try:  # the data layer is written in parallel; run_probe's tests need its splits and labels
+    from ecgmask.data import fraction_indices, split_indices, task_labels  # noqa: F401
+
+    HAVE_DATA = True
+except ImportError:
+    HAVE_DATA = False
+needs_data = pytest.mark.skipif(not HAVE_DATA, reason="ecgmask.data (splits, labels) not written yet")
+
+RHYTHMS = ["AFIB", "GSVT", "SB", "SR"]
+
+
+class FakeCache:
+    """In-memory stand-in for ecgmask.data.EcgCache with the documented attributes.
+
+    Window i of a patient with rhythm r is a sinusoid whose frequency depends on r, plus noise,
+    so the classes are learnable. Every 7th record has no rhythm label.
+    """
+
+    def __init__(self, n_patients: int = 40, windows: int = 2, length: int = 64, seed: int = 0, key: str = "fake0"):
+        rng = np.random.default_rng(seed)
+        rows, signals = [], []
+        t = np.arange(length) / length
+        for p in range(n_patients):
+            label = RHYTHMS[p % 4]
+            rhythm = None if p % 7 == 6 else label
+            sex = "M" if p % 3 else "F"
+            for w in range(windows):
+                freq = 2 + 3 * RHYTHMS.index(label)
+                x = np.sin(2 * np.pi * freq * t + rng.uniform(0, 2 * np.pi))[None, :] * rng.uniform(0.5, 1.5, (12, 1))
+                signals.append(x + 0.3 * rng.standard_normal((12, length)))
+                rows.append(dict(record=f"R{p:04d}", source="fake", patient_id=f"P{p:04d}", age=50.0, sex=sex,
+                                 dx="", rhythm=rhythm, window=w))
+        self.signals = np.stack(signals).astype(np.float16)
+        self.records = pd.DataFrame(rows)
+        self.meta = {"fs": 100, "length": length, "stride": length, "kind": "downstream", "key": key,
+                     "n_windows": len(rows)}
+        self.path = f"<fake cache {key}>"
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+    def batch(self, indices) -> torch.Tensor:
+        return torch.from_numpy(self.signals[np.asarray(indices)].astype(np.float32))
+
+
+class CountingEncoder(ResNet1d18):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.calls = 0
+
+    def forward(self, x):
+        self.calls += 1
+        return super().forward(x)
+
+
+def rhythm_labels(cache):
+    y = np.array([RHYTHMS.index(r) if r in RHYTHMS else -1 for r in cache.records["rhythm"]], dtype=np.int64)
+    return y
+
+
+def manual_splits(cache):
+    """By patient: patients 0..27 train, 28..33 val, 34..39 test; unlabelled windows dropped."""
+    y = rhythm_labels(cache)
+    pid = cache.records["patient_id"].str[1:].astype(int).to_numpy()
+    out = {}
+    for name, (lo, hi) in {"train": (0, 28), "val": (28, 34), "test": (34, 40)}.items():
+        out[name] = np.flatnonzero((pid >= lo) & (pid < hi) & (y >= 0))
+    return y, out
+
+
+# ---------------------------------------------------------------- config
+
+
+def test_probe_config_from_profile():
+    lin = ProbeConfig.from_profile(LAPTOP, task="arrhythmia", fraction=0.1, seed=1, mode="linear")
+    assert (lin.epochs, lin.patience, lin.width, lin.lr, lin.batch_size) == (
+        LAPTOP.probe_epochs, LAPTOP.probe_patience, LAPTOP.width, 0.01, 256)
+    scratch = ProbeConfig.from_profile("laptop", task="sex", fraction=1.0, seed=0, mode="scratch", epochs=3)
+    assert scratch.epochs == 3 and scratch.finetune_lr == 1e-4
+    assert ProbeConfig.from_profile("paper", task="sex", fraction=1.0, seed=0, mode="finetune").epochs == 50
+    with pytest.raises(ValueError, match="unknown mode"):
+        ProbeConfig.from_profile(LAPTOP, task="sex", fraction=1.0, seed=0, mode="probe")
+    with pytest.raises(ValueError, match="fraction"):
+        ProbeConfig.from_profile(LAPTOP, task="sex", fraction=0.0, seed=0)
+    with pytest.raises(TypeError, match="no field"):
+        ProbeConfig.from_profile(LAPTOP, task="sex", fraction=1.0, seed=0, learning_rate=1)
+
+
+# ---------------------------------------------------------------- embeddings
+
+
+def test_embeddings_are_stored_once_and_reused(tmp_path):
+    cache = FakeCache(n_patients=8)
+    torch.manual_seed(0)
+    encoder = CountingEncoder(width=4)
+    save_encoder(tmp_path, encoder)
+    first = embeddings(encoder, cache, tmp_path, batch_size=5)
+    assert encoder.calls == math.ceil(len(cache) / 5)
+    path = tmp_path / f"embeddings-{cache.meta['key']}.npy"
+    assert embeddings_path(tmp_path, cache) == path and path.is_file()
+    assert first.shape == (len(cache), encoder.out_dim) and first.dtype == np.float32
+    mtime = path.stat().st_mtime_ns
+
+    encoder.calls = 0
+    second = embeddings(encoder, cache, tmp_path)
+    assert encoder.calls == 0  # the stored file was read, the encoder never ran
+    assert path.stat().st_mtime_ns == mtime
+    np.testing.assert_array_equal(first, second)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["encoder.pt", path.name])  # no temporary left
+
+    # another downstream cache gets its own file
+    other = FakeCache(n_patients=3, key="fake1")
+    embeddings(encoder, other, tmp_path)
+    assert (tmp_path / "embeddings-fake1.npy").is_file() and encoder.calls > 0
+
+
+def test_embeddings_recomputed_when_encoder_is_newer_or_file_is_wrong(tmp_path):
+    cache = FakeCache(n_patients=4)
+    encoder = CountingEncoder(width=4)
+    save_encoder(tmp_path, encoder)
+    embeddings(encoder, cache, tmp_path)
+    path = embeddings_path(tmp_path, cache)
+
+    later = time.time() + 10  # a rewritten checkpoint (a resumed pretraining) makes the file stale
+    os.utime(tmp_path / "encoder.pt", (later, later))
+    encoder.calls = 0
+    embeddings(encoder, cache, tmp_path)
+    assert encoder.calls > 0
+
+    np.save(path, np.zeros((3, encoder.out_dim), dtype=np.float32))  # wrong number of rows
+    encoder.calls = 0
+    out = embeddings(encoder, cache, tmp_path)
+    assert encoder.calls > 0 and out.shape[0] == len(cache)
+
+
+def test_embeddings_use_eval_mode_and_leave_the_encoder_untouched():
+    cache = FakeCache(n_patients=4)
+    torch.manual_seed(0)
+    encoder = ResNet1d18(width=4)
+    encoder.train()
+    before = {k: v.clone() for k, v in encoder.state_dict().items()}
+    out = compute_embeddings(encoder, cache, batch_size=3)
+    assert encoder.training  # mode restored
+    for k, v in encoder.state_dict().items():  # BN running stats not updated
+        assert torch.equal(v, before[k]), k
+    encoder.eval()
+    with torch.no_grad():
+        expected = encoder(cache.batch(np.arange(len(cache)))).numpy()
+    np.testing.assert_allclose(out, expected, rtol=1e-5, atol=1e-5)
+
+
+# ---------------------------------------------------------------- linear probe
+
+
+def separable_features(n=120, d=6, classes=3, seed=0):
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, classes, n)
+    centres = rng.standard_normal((classes, d)) * 4
+    x = centres[y] + rng.standard_normal((n, d))
+    splits = {"train": np.arange(0, 80), "val": np.arange(80, 100), "test": np.arange(100, 120)}
+    return x.astype(np.float32), y, splits
+
+
+def test_linear_probe_learns_and_stops_early():
+    x, y, splits = separable_features()
+    out = linear_probe(x, y, splits, 3, seed=0, epochs=200, patience=3, batch_size=16)
+    assert out["test_accuracy"] >= 0.9 and out["test_auc"] >= 0.95 and out["val_accuracy"] >= 0.9
+    # stopped `patience` epochs after the best one, long before the cap
+    assert out["epochs_run"] == out["best_epoch"] + 3 < 200
+
+
+def test_linear_probe_reports_best_validation_weights():
+    # val accuracy of the kept head is the maximum seen, so more patience never lowers it
+    x, y, splits = separable_features(seed=3)
+    x = x + np.random.default_rng(1).standard_normal(x.shape).astype(np.float32) * 4  # hard task
+    short = linear_probe(x, y, splits, 3, seed=0, epochs=40, patience=1)
+    long = linear_probe(x, y, splits, 3, seed=0, epochs=40, patience=40)
+    assert long["epochs_run"] == 40
+    assert long["val_accuracy"] >= short["val_accuracy"]
+    assert short["epochs_run"] == short["best_epoch"] + 1
+
+
+def test_linear_probe_is_deterministic_on_cpu():
+    x, y, splits = separable_features(seed=1)
+    a = linear_probe(x, y, splits, 3, seed=5, epochs=10, patience=10, batch_size=16, device="cpu")
+    b = linear_probe(x, y, splits, 3, seed=5, epochs=10, patience=10, batch_size=16, device="cpu")
+    assert a == b
+
+
+# ---------------------------------------------------------------- end to end
+
+
+def test_end_to_end_is_deterministic_and_computes_metrics_on_the_whole_test_set():
+    cache = FakeCache(n_patients=40)
+    y, splits = manual_splits(cache)
+
+    def run(seed):
+        torch.manual_seed(123)
+        encoder = ResNet1d18(width=4)
+        return train_end_to_end(encoder, cache, y, splits, 4, seed=seed, epochs=3, patience=3, lr=1e-3,
+                                batch_size=7, device="cpu")
+
+    a, b = run(0), run(0)
+    assert a == b
+    assert a["epochs_run"] == 3
+    # batches of 7 over the test set, but accuracy is counted over all of it
+    n_test = len(splits["test"])
+    assert n_test % 7 != 0
+    assert abs(a["test_accuracy"] * n_test - round(a["test_accuracy"] * n_test)) < 1e-9
+    assert 0.0 <= a["test_auc"] <= 1.0
+
+
+def test_end_to_end_trains_the_encoder():
+    cache = FakeCache(n_patients=40)
+    y, splits = manual_splits(cache)
+    torch.manual_seed(0)
+    encoder = ResNet1d18(width=4)
+    before = encoder.stem[0].weight.detach().clone()
+    train_end_to_end(encoder, cache, y, splits, 4, seed=0, epochs=1, patience=1, device="cpu")
+    assert not torch.equal(before, encoder.stem[0].weight.detach())
+
+
+# ---------------------------------------------------------------- run_probe (needs ecgmask.data)
+
+
+def probe_config(mode, **kw):
+    base = dict(task="arrhythmia", fraction=1.0, seed=0, mode=mode, epochs=3, patience=3, width=4,
+                batch_size=16, device="cpu")
+    return ProbeConfig(**{**base, **kw})
+
+
+KEYS = {"test_accuracy", "test_balanced_accuracy", "test_auc", "val_accuracy", "n_train", "n_test", "epochs_run"}
+
+
+@needs_data
+@pytest.mark.parametrize("mode", ["linear", "random", "scratch", "finetune"])
+def test_run_probe_modes(tmp_path, mode):
+    cache = FakeCache(n_patients=40)
+    torch.manual_seed(0)
+    save_encoder(tmp_path, ResNet1d18(width=4))
+    ckpt = tmp_path if mode in ("linear", "finetune") else None
+    a = run_probe(probe_config(mode), cache, ckpt)
+    assert KEYS <= set(a)
+    labelled = int((rhythm_labels(cache) >= 0).sum())
+    assert a["n_train"] + a["n_val"] + a["n_test"] == labelled  # unlabelled windows dropped everywhere
+    assert 0 <= a["test_accuracy"] <= 1 and 1 <= a["epochs_run"] <= 3
+    assert run_probe(probe_config(mode), cache, ckpt) == a  # determinism on CPU
+    stored = list(tmp_path.glob("embeddings-*.npy"))
+    assert len(stored) == (1 if mode == "linear" else 0)
+
+
+@needs_data
+def test_run_probe_fractions_are_nested_and_independent_of_the_trial_seed(tmp_path):
+    cache = FakeCache(n_patients=40)
+    save_encoder(tmp_path, ResNet1d18(width=4))
+    small = run_probe(probe_config("linear", fraction=0.25, seed=0), cache, tmp_path)
+    other_seed = run_probe(probe_config("linear", fraction=0.25, seed=1), cache, tmp_path)
+    full = run_probe(probe_config("linear", fraction=1.0), cache, tmp_path)
+    assert small["n_train"] == other_seed["n_train"] < full["n_train"]
+    assert small["n_test"] == full["n_test"]
+
+
+@needs_data
+def test_run_probe_checkpoint_modes_need_a_checkpoint():
+    with pytest.raises(ValueError, match="checkpoint_dir"):
+        run_probe(probe_config("linear"), FakeCache(n_patients=8), None)
+
+
+def test_early_stopping_restores_the_best_validation_weights():
+    from ecgmask.transfer.early_stopping import fit_early_stopping
+
+    model = torch.nn.Linear(1, 1, bias=False)
+    val_by_epoch = iter([0.2, 0.7, 0.5, 0.6, 0.7, 0.9])
+    epoch = {"n": 0}
+
+    def train_epoch():
+        epoch["n"] += 1
+        with torch.no_grad():
+            model.weight.fill_(epoch["n"])  # the weights remember the epoch they come from
+        return 0.0
+
+    fit = fit_early_stopping(model, train_epoch=train_epoch, val_accuracy=lambda: next(val_by_epoch),
+                             epochs=6, patience=3)
+    # epoch 2 is best (0.7; the tie at epoch 5 does not count), epochs 3-5 do not improve: stop at 5
+    assert (fit.best_epoch, fit.epochs_run, fit.val_accuracy) == (2, 5, 0.7)
+    assert model.weight.item() == 2.0
+
+
+# ---------------------------------------------------------------- on real (synthetic) caches
+
+
+def synthetic_downstream_cache(root, n_records, seed):
+    from ecgmask.data import ChapmanSource, PreprocessParams, build_cache
+    from ecgmask.data.synthetic import write_synthetic_tree
+
+    tree = write_synthetic_tree(root / f"down-{seed}", n_records, seed=seed, fs=100, progress=False, workers=1)
+    params = PreprocessParams(fs=100, length=1000, stride=400)
+    return build_cache(ChapmanSource(tree), root / "caches", params, workers=1, progress=False)
+
+
+@needs_data
+def test_cli_prints_the_metrics(tmp_path, capsys):
+    from ecgmask.transfer.__main__ import main
+
+    cache_dir = synthetic_downstream_cache(tmp_path, 40, seed=11)
+    torch.manual_seed(0)
+    save_encoder(tmp_path / "ckpt", ResNet1d18(width=4))
+    argv = ["--cache", str(cache_dir), "--checkpoint", str(tmp_path / "ckpt"), "--task", "sex", "--fraction", "0.5",
+            "--mode", "linear", "--seed", "0", "--profile", "laptop", "--epochs", "2", "--device", "cpu", "--json"]
+    assert main(argv) == 0
+    import json
+
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert KEYS <= set(result) and result["epochs_run"] <= 2
+    assert list((tmp_path / "ckpt").glob("embeddings-*.npy"))
+
+    # a linear probe without a checkpoint is refused with a clear message, not a traceback
+    assert main(["--cache", str(cache_dir), "--mode", "linear", "--epochs", "1"]) == 2
+    assert "checkpoint" in capsys.readouterr().err
+
+
+@needs_data
+@pytest.mark.slow
+def test_pretrained_encoder_probes_better_than_random_encoder(tmp_path):
+    """The issue's proof: a short CPU pretraining on the synthetic corpus gives an encoder whose
+    linear probe beats the `random` encoder's on a small labelled fraction of the synthetic
+    downstream arrhythmia task.
+
+    The downstream cache has 600 records (480 training patients, 60 test windows), so 1% would
+    be 5 patients for 4 classes; we use 2%, the smallest fraction with >= 8 training patients
+    (10). Pretraining: 3KG, 400 records from another seed and other patients, 4 epochs, width
+    16, lr 1e-3 (10x the method's, to learn something in seconds). Accuracy is the mean over 3
+    trial seeds (same labelled patients, different head init and batch order). Margins seen
+    with (downstream, pretraining, pretraining-seed) = (1, 2, 0), (3, 4, 1), (5, 6, 2):
+    +0.14, +0.10, +0.12 (pretrained 0.47-0.51 vs random 0.33-0.38); we ask for +0.05, i.e. 3
+    of 60 test windows.
+    """
+    from ecgmask.data import PreprocessParams, WfdbSource, build_cache
+    from ecgmask.data.synthetic import write_synthetic_tree
+    from ecgmask.pretrain import PretrainConfig, pretrain
+
+    down = synthetic_downstream_cache(tmp_path, 600, seed=1)
+    pre_tree = write_synthetic_tree(tmp_path / "pre", 400, seed=2, patient_offset=100000, fs=100, progress=False,
+                                    workers=1)
+    pre = build_cache(WfdbSource([pre_tree]), tmp_path / "caches", PreprocessParams(fs=100, length=1000, stride=400),
+                      workers=1, progress=False)
+    config = PretrainConfig(augmentation="3kg", seed=0, epochs=4, batch_size=32, accumulation=1, lr=1e-3, width=16,
+                            device="cpu", amp=False)
+    checkpoint = pretrain(config, pre, tmp_path / "ckpt", progress=False)["checkpoint"]
+
+    def mean_accuracy(mode):
+        results = []
+        for seed in range(3):
+            probe = ProbeConfig.from_profile("laptop", task="arrhythmia", fraction=0.02, seed=seed, mode=mode,
+                                             width=16, device="cpu")
+            results.append(run_probe(probe, down, checkpoint if mode == "linear" else None))
+        assert all(r["n_train"] >= 8 and r["n_test"] == 60 for r in results)
+        return float(np.mean([r["test_accuracy"] for r in results]))
+
+    pretrained, random_encoder = mean_accuracy("linear"), mean_accuracy("random")
+    assert pretrained >= random_encoder + 0.05, (pretrained, random_encoder)
+
+
+def test_linear_probe_never_looks_at_test_inputs_while_training():
+    # standardisation uses training rows only: wild test features leave training untouched
+    x, y, splits = separable_features(seed=2)
+    a = linear_probe(x, y, splits, 3, seed=0, epochs=15, patience=15, device="cpu")
+    x2 = x.copy()
+    x2[splits["test"]] = x2[splits["test"]] * 1000 + 50
+    b = linear_probe(x2, y, splits, 3, seed=0, epochs=15, patience=15, device="cpu")
+    assert (a["val_accuracy"], a["best_epoch"], a["epochs_run"]) == (b["val_accuracy"], b["best_epoch"], b["epochs_run"])
