@@ -1,0 +1,122 @@
+"""The paper's Table 1 from stored sweep results.
+
+    python analysis/make_table1.py                      # latest sweep under ./results
+    python analysis/make_table1.py --sweep results/demo --paper --out table1/
+    python analysis/make_table1.py --metric auc --fractions 1,0.1,0.01
+
+Prints Markdown (the table, its notes, and the paired comparison of advmask with every
+other row); `--out DIR` also writes table1.md, table1.tex (booktabs), table1.csv and
+table1_paired.csv. `sweep/run.py` calls `render_table1(...)` at the end of `make demo`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from analysis import table1 as t1
+from analysis.results import DEFAULT_RESULTS_ROOT, METRICS, SweepError, load_sweeps
+
+
+def build(sweep_paths=None, *, metric="accuracy", paper=False, fractions=None, baseline="advmask",
+          results_root=DEFAULT_RESULTS_ROOT, paper_csv=t1.PAPER_TABLE):
+    """(trials, Table1, paired comparison) for the given sweeps (default: the latest one)."""
+    if isinstance(sweep_paths, (str, os.PathLike)):
+        sweep_paths = [sweep_paths]
+    trials = load_sweeps(list(sweep_paths) if sweep_paths else None, results_root=results_root)
+    table = t1.build_table1(trials, metric=metric, fractions=fractions)
+    if paper:
+        t1.attach_paper(table, t1.load_paper_table(paper_csv))
+    comparison = t1.paired_comparison(trials, table, baseline=baseline) if baseline in table.rows else None
+    return trials, table, comparison
+
+
+def render_table1(sweep_paths=None, *, metric: str = "accuracy", paper: bool = False, fractions=None,
+                  baseline: str = "advmask", out_dir: str | os.PathLike | None = None,
+                  results_root: str | os.PathLike = DEFAULT_RESULTS_ROOT) -> str:
+    """Table 1 of the sweep(s) as Markdown (table, notes, paired comparison); writes files to `out_dir`.
+
+    `sweep_paths`: sweep directories (each holding `probe/`) or probe experiment directories;
+    None or empty reads the latest sweep under `results_root`.
+    """
+    _, table, comparison = build(sweep_paths, metric=metric, paper=paper, fractions=fractions,
+                                 baseline=baseline, results_root=results_root)
+    markdown = t1.format_markdown(table, comparison, baseline=baseline)
+    if comparison is None:
+        markdown += f"\nNo paired comparison: no `{baseline}` row in the sweep.\n"
+    if out_dir is not None:
+        write_outputs(Path(out_dir), table, comparison, baseline, markdown)
+    return markdown
+
+
+def write_outputs(out_dir: Path, table, comparison, baseline: str, markdown: str) -> list[Path]:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    files = {
+        "table1.md": markdown,
+        "table1.tex": t1.format_latex(table, comparison, baseline=baseline),
+        "table1.csv": t1.format_csv(table),
+    }
+    if comparison is not None:
+        files["table1_paired.csv"] = t1.format_comparison_csv(comparison, baseline)
+    paths = []
+    for name, text in files.items():
+        path = out_dir / name
+        path.write_text(text, encoding="utf-8")
+        paths.append(path)
+    return paths
+
+
+def _fractions(text: str) -> list[float]:
+    try:
+        values = [float(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--fractions wants numbers like 1,0.1,0.01, got {text!r}") from None
+    if not values or any(not 0 < v <= 1 for v in values):
+        raise argparse.ArgumentTypeError(f"--fractions must lie in (0, 1], got {text!r}")
+    return values
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="make_table1.py",
+        description="Table 1 (linear-probe metric per pretraining augmentation, task and training "
+                    "fraction; mean ± std over seeds) from the probe results a sweep stored, read "
+                    "through Ray Tune's result API.")
+    p.add_argument("--sweep", action="append", metavar="PATH",
+                   help="a sweep directory printed by sweep/run.py (holds probe/), or its probe/ "
+                        "directory; repeat to combine sweeps (a later one wins on duplicates). "
+                        f"Default: the latest sweep under ./{DEFAULT_RESULTS_ROOT}")
+    p.add_argument("--metric", choices=sorted(METRICS), default="accuracy",
+                   help="test_accuracy, test_balanced_accuracy or test_auc (default: accuracy)")
+    p.add_argument("--fractions", type=_fractions, metavar="F,F,...",
+                   help="training fractions to show as columns, e.g. 1,0.1,0.01 (default: every fraction in the sweep)")
+    p.add_argument("--paper", action="store_true",
+                   help="put the paper's value (mean ± std) and ours minus paper beside each cell (accuracy only)")
+    p.add_argument("--baseline", default="advmask",
+                   help="row compared, paired by seed, with every other row (default: advmask)")
+    p.add_argument("--out", metavar="DIR", help="also write table1.md, table1.tex, table1.csv, table1_paired.csv here")
+    return p
+
+
+def main(argv=None) -> int:
+    args = parser().parse_args(argv)
+    if args.paper and args.metric != "accuracy":
+        print(f"make_table1: --paper needs --metric accuracy: the paper's Table 1 reports test accuracy, "
+              f"not {args.metric}", file=sys.stderr)
+        return 2
+    try:
+        markdown = render_table1(args.sweep, metric=args.metric, paper=args.paper, fractions=args.fractions,
+                                 baseline=args.baseline, out_dir=args.out)
+    except (SweepError, ValueError) as exc:
+        print(f"make_table1: {exc}", file=sys.stderr)
+        return 1
+    sys.stdout.write(markdown)
+    if args.out:
+        print(f"\nwrote {Path(args.out) / 'table1.md'}, table1.tex, table1.csv, table1_paired.csv", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

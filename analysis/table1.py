@@ -1,0 +1,452 @@
+"""Table 1 as pure functions: aggregate tidy probe results, compare paired by seed, format.
+
+Input is the tidy trial frame of `analysis.results` (one row per probe trial). Nothing here
+reads a sweep or touches Ray, so every function is tested on small hand-made frames too.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from analysis.results import METRIC_LABELS, METRICS, PAPER_ROWS, TABLE_ROWS, TASKS
+
+PAPER_TABLE = Path(__file__).with_name("paper_table1.csv")
+DASH = "—"
+DECIMALS = 1  # cells are shown, and the best of a column is chosen, at this precision
+
+
+@dataclass(frozen=True)
+class Column:
+    task: str
+    fraction: float
+
+    @property
+    def label(self) -> str:
+        return f"{self.task} {format_fraction(self.fraction)}"
+
+
+def format_fraction(fraction: float) -> str:
+    return f"{fraction * 100:g}%"
+
+
+def _key(fraction: float) -> float:
+    # configs hold 0.1 exactly, but a float that went through a file may not
+    return round(float(fraction), 9)
+
+
+# ---------------------------------------------------------------- selection and layout
+
+
+def select_trials(trials: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+    """One trial per (row, task, fraction, seed): an `ok` one if there is one, else the last.
+
+    Several sweeps may hold the same cell and seed: the later one in `trials` (the later
+    --sweep) wins, and the note says so. Returns (trials, notes).
+    """
+    trials = trials.copy()
+    trials["fraction"] = trials["fraction"].map(_key)
+    trials["_order"] = np.arange(len(trials))
+    trials["_ok"] = trials["status"].eq("ok")
+    keys = ["row", "task", "fraction", "seed"]
+    notes = []
+    for key, group in trials.groupby(keys, sort=False):
+        ok = group[group["_ok"]]
+        if len(ok) > 1:
+            row, task, fraction, seed = key
+            used = ok.sort_values("_order").iloc[-1]
+            notes.append(
+                f"{row} / {task} {format_fraction(fraction)} seed {seed}: {len(ok)} results "
+                f"(trials {', '.join(ok['trial_id'])}); used {used['trial_id']} from {used['sweep']}"
+            )
+    chosen = trials.sort_values(["_ok", "_order"]).groupby(keys, sort=False).tail(1)
+    return chosen.sort_values("_order").drop(columns=["_order", "_ok"]).reset_index(drop=True), notes
+
+
+def order_rows(labels) -> list[str]:
+    """The paper's rows in its order, then `random`, then any other label (sorted)."""
+    labels = set(labels)
+    known = [r for r in TABLE_ROWS if r in labels]
+    return known + sorted(labels - set(TABLE_ROWS))
+
+
+def order_columns(trials: pd.DataFrame, fractions=None, tasks=None) -> list[Column]:
+    """Task-major columns: arrhythmia, sex, then other tasks; fractions from large to small."""
+    found_tasks = set(trials["task"])
+    if tasks is None:
+        tasks = [t for t in TASKS if t in found_tasks] + sorted(found_tasks - set(TASKS))
+    if fractions is None:
+        fractions = sorted({_key(f) for f in trials["fraction"]}, reverse=True)
+    else:
+        fractions = sorted({_key(f) for f in fractions}, reverse=True)
+    return [Column(t, f) for t in tasks for f in fractions]
+
+
+# ---------------------------------------------------------------- aggregation
+
+
+@dataclass
+class Table1:
+    metric: str
+    rows: list[str]
+    columns: list[Column]
+    cells: pd.DataFrame  # row, task, fraction, mean, std, n, n_seeds, seeds, missing_seeds, best
+    seeds: list[int]  # the full set of seeds of the sweep(s)
+    failures: pd.DataFrame  # trials not `ok` inside the table: row, task, fraction, seed, status, error
+    notes: list[str] = field(default_factory=list)
+    paper: pd.DataFrame | None = None  # augmentation, task, fraction, mean, std (accuracy, %)
+
+    def cell(self, row: str, column: Column) -> pd.Series:
+        c = self.cells
+        hit = c[(c["row"] == row) & (c["task"] == column.task) & (c["fraction"] == _key(column.fraction))]
+        return hit.iloc[0]
+
+    @property
+    def missing_cells(self) -> list[tuple[str, Column]]:
+        return [(r, col) for r in self.rows for col in self.columns if self.cell(r, col)["n"] == 0]
+
+
+def metric_column(metric: str) -> str:
+    try:
+        return METRICS[metric]
+    except KeyError:
+        raise ValueError(f"unknown metric {metric!r}; choose one of {sorted(METRICS)}") from None
+
+
+def build_table1(trials: pd.DataFrame, metric: str = "accuracy", fractions=None, rows=None, tasks=None) -> Table1:
+    """Mean and standard deviation (ddof=1) over seeds of `metric` in %, per row and column.
+
+    Only `ok` trials are averaged. The full seed count is the number of distinct seeds over
+    all trials (failed ones included), so a cell with fewer is flagged.
+    """
+    column = metric_column(metric)
+    trials, notes = select_trials(trials)
+    columns = order_columns(trials, fractions=fractions, tasks=tasks)
+    keep = {(c.task, c.fraction) for c in columns}
+    in_table = trials[[(t, f) in keep for t, f in zip(trials["task"], trials["fraction"])]]
+    rows = order_rows(in_table["row"]) if rows is None else list(rows)
+    in_table = in_table[in_table["row"].isin(rows)]
+    seeds = sorted({int(s) for s in trials["seed"]})
+    records = []
+    for row in rows:
+        for col in columns:
+            group = in_table[(in_table["row"] == row) & (in_table["task"] == col.task) & (in_table["fraction"] == col.fraction)]
+            ok = group[group["status"].eq("ok") & group[column].notna()]
+            values = 100.0 * ok[column].to_numpy(dtype=float)
+            n = len(values)
+            records.append({
+                "row": row,
+                "task": col.task,
+                "fraction": col.fraction,
+                "mean": float(np.mean(values)) if n else float("nan"),
+                "std": float(np.std(values, ddof=1)) if n > 1 else float("nan"),
+                "n": n,
+                "n_seeds": len(seeds),
+                "seeds": tuple(sorted(int(s) for s in ok["seed"])),
+                "missing_seeds": tuple(s for s in seeds if s not in set(group["seed"])),
+            })
+    cells = pd.DataFrame.from_records(records)
+    cells["best"] = False
+    for col in columns:
+        sel = (cells["task"] == col.task) & (cells["fraction"] == col.fraction) & (cells["n"] > 0)
+        if sel.any():
+            shown = cells.loc[sel, "mean"].round(DECIMALS)
+            cells.loc[shown.index[shown == shown.max()], "best"] = True
+    bad = in_table[~in_table["status"].eq("ok")]
+    no_metric = in_table[in_table["status"].eq("ok") & in_table[column].isna()]
+    if len(no_metric):
+        no_metric = no_metric.assign(status="failed", error=f"reported no {column}")
+        bad = pd.concat([bad, no_metric])
+    failures = bad[["row", "task", "fraction", "seed", "status", "error", "trial_id", "sweep"]].copy()
+    failures["_r"] = failures["row"].map({r: i for i, r in enumerate(rows)})
+    failures["_c"] = [next(i for i, c in enumerate(columns) if (c.task, c.fraction) == (t, f))
+                      for t, f in zip(failures["task"], failures["fraction"])]
+    failures = failures.sort_values(["_r", "_c", "seed"]).drop(columns=["_r", "_c"]).reset_index(drop=True)
+    return Table1(metric=metric, rows=rows, columns=columns, cells=cells, seeds=seeds, failures=failures, notes=notes)
+
+
+def load_paper_table(path: str | os.PathLike = PAPER_TABLE) -> pd.DataFrame:
+    """The paper's Table 1 (test accuracy, %): columns augmentation, task, fraction, mean, std."""
+    path = Path(path)
+    try:
+        paper = pd.read_csv(path)
+    except (OSError, pd.errors.ParserError) as exc:
+        raise ValueError(f"{path}: cannot read the paper's table: {exc}") from exc
+    needed = {"augmentation", "task", "fraction", "mean", "std"}
+    if not needed <= set(paper.columns):
+        raise ValueError(f"{path}: the paper's table needs columns {sorted(needed)}, has {list(paper.columns)}")
+    paper["fraction"] = paper["fraction"].map(_key)
+    return paper
+
+
+def attach_paper(table: Table1, paper: pd.DataFrame) -> Table1:
+    """Adds paper_mean, paper_std and diff (ours minus paper, percentage points) to the cells."""
+    if table.metric != "accuracy":
+        raise ValueError(f"the paper's Table 1 reports test accuracy; cannot compare it with {table.metric}")
+    merged = table.cells.merge(
+        paper.rename(columns={"augmentation": "row", "mean": "paper_mean", "std": "paper_std"})[
+            ["row", "task", "fraction", "paper_mean", "paper_std"]],
+        on=["row", "task", "fraction"], how="left",
+    )
+    merged["diff"] = merged["mean"] - merged["paper_mean"]
+    table.cells = merged
+    table.paper = paper
+    return table
+
+
+# ---------------------------------------------------------------- paired comparison
+
+
+def paired_t_ci(diffs, confidence: float = 0.95) -> tuple[float, float, float]:
+    """(mean, low, high) of paired differences; the CI from Student's t with n-1 df (NaN for n<2)."""
+    d = np.asarray(diffs, dtype=float)
+    n = d.size
+    if n == 0:
+        return float("nan"), float("nan"), float("nan")
+    mean = float(d.mean())
+    if n < 2:
+        return mean, float("nan"), float("nan")
+    half = float(stats.t.ppf(0.5 + confidence / 2, df=n - 1) * d.std(ddof=1) / math.sqrt(n))
+    return mean, mean - half, mean + half
+
+
+def paired_comparison(trials: pd.DataFrame, table: Table1, baseline: str = "advmask", confidence: float = 0.95) -> pd.DataFrame:
+    """baseline minus every other row of `table`, per column, paired by seed (percentage points).
+
+    Only seeds where both rows have an `ok` result enter. Columns: row, task, fraction, n,
+    seeds, mean_diff, ci_low, ci_high.
+    """
+    column = metric_column(table.metric)
+    chosen, _ = select_trials(trials)
+    ok = chosen[chosen["status"].eq("ok") & chosen[column].notna()]
+    records = []
+    for row in table.rows:
+        if row == baseline:
+            continue
+        for col in table.columns:
+            at = ok[(ok["task"] == col.task) & (ok["fraction"] == col.fraction)]
+            ours = at[at["row"] == baseline].set_index("seed")[column]
+            theirs = at[at["row"] == row].set_index("seed")[column]
+            common = sorted(set(ours.index) & set(theirs.index))
+            diffs = 100.0 * (ours.loc[common].to_numpy(float) - theirs.loc[common].to_numpy(float))
+            mean, low, high = paired_t_ci(diffs, confidence)
+            records.append({"row": row, "task": col.task, "fraction": col.fraction, "n": len(common),
+                            "seeds": tuple(common), "mean_diff": mean, "ci_low": low, "ci_high": high})
+    return pd.DataFrame.from_records(
+        records, columns=["row", "task", "fraction", "n", "seeds", "mean_diff", "ci_low", "ci_high"])
+
+
+# ---------------------------------------------------------------- text of cells and notes
+
+
+def _num(x: float, signed: bool = False) -> str:
+    text = f"{x:+.{DECIMALS}f}" if signed else f"{x:.{DECIMALS}f}"
+    return text.replace("-", "−")
+
+
+def cell_text(cell: pd.Series, pm: str = " ± ") -> str:
+    """`mean ± std`, `(n=k)` when not every seed has a result, a dash when none has."""
+    if cell["n"] == 0:
+        return DASH
+    text = _num(cell["mean"]) if cell["n"] < 2 else f"{_num(cell['mean'])}{pm}{_num(cell['std'])}"
+    if cell["n"] < cell["n_seeds"]:
+        text += f" (n={cell['n']})"
+    return text
+
+
+def paper_text(cell: pd.Series, pm: str = " ± ") -> str:
+    if "paper_mean" not in cell or pd.isna(cell["paper_mean"]):
+        return ""
+    text = f"paper {cell['paper_mean']:.2f}{pm}{cell['paper_std']:.2f}"
+    if cell["n"] > 0:
+        text += f"; Δ {_num(cell['diff'], signed=True)}"
+    return f"[{text}]"
+
+
+def table_notes(table: Table1) -> list[str]:
+    """What the reader must know to trust the table, one line each (plain text, no markup)."""
+    n_seeds = len(table.seeds)
+    lines = [
+        f"Cells: mean ± standard deviation (ddof=1) of the {METRIC_LABELS[table.metric]} in % over "
+        f"{n_seeds} seed{'s' if n_seeds != 1 else ''} ({', '.join(map(str, table.seeds))}); "
+        f"(n=k): only k seeds have a result. Bold: best of its column (at {DECIMALS} decimal)."
+    ]
+    missing = table.missing_cells
+    if missing:
+        lines.append(f"{len(missing)} cell{'s' if len(missing) != 1 else ''} without any result ({DASH}): "
+                     + ", ".join(f"{r} / {c.label}" for r, c in missing) + ".")
+    failed = table.failures[table.failures["status"].eq("failed")]
+    if len(failed):
+        lines.append(f"{len(failed)} failed trial{'s' if len(failed) != 1 else ''}, not averaged in:")
+        lines += [f"  - {f.row} / {f.task} {format_fraction(f.fraction)} / seed {f.seed}: {f.error}" for f in failed.itertuples()]
+    unfinished = table.failures[table.failures["status"].eq("unfinished")]
+    if len(unfinished):
+        lines.append(f"{len(unfinished)} unfinished trial{'s' if len(unfinished) != 1 else ''}, not averaged in:")
+        lines += [f"  - {f.row} / {f.task} {format_fraction(f.fraction)} / seed {f.seed}: {f.error}" for f in unfinished.itertuples()]
+    no_trial = table.cells[table.cells["missing_seeds"].map(len) > 0]
+    if len(no_trial):
+        lines.append("Seeds never run (no trial in the sweep):")
+        lines += [f"  - {c.row} / {c.task} {format_fraction(c.fraction)}: seed{'s' if len(c.missing_seeds) > 1 else ''} "
+                  f"{', '.join(map(str, c.missing_seeds))}" for c in no_trial.itertuples()]
+    absent = [r for r in PAPER_ROWS if r not in table.rows]
+    if absent:
+        lines.append(f"Rows of the paper not in this sweep: {', '.join(absent)}.")
+    if table.paper is not None:
+        lines.append("[paper m ± s; Δ d]: Bo et al., ML4H 2022, Table 1 (test accuracy, %); "
+                     "Δ = ours minus paper, percentage points. The paper's scratch row came, in its "
+                     "reference code, from a probe on random features (our `random` row).")
+    if table.notes:
+        lines.append("Duplicate results (the later sweep wins):")
+        lines += [f"  - {n}" for n in table.notes]
+    return lines
+
+
+def comparison_caption(baseline: str, metric: str, confidence: float = 0.95) -> str:
+    return (f"Paired comparison: {baseline} minus each row, {METRIC_LABELS[metric]} in percentage points; "
+            f"mean of the per-seed differences (pairs share a seed, only seeds where both rows have a result) "
+            f"with a {confidence:.0%} confidence interval from the paired t distribution "
+            f"(scipy.stats.t, n−1 degrees of freedom). * the interval excludes 0. "
+            f"(n=k): k pairs; with one pair there is no interval.")
+
+
+def comparison_text(c, star: str = "*") -> str:
+    if c.n == 0:
+        return DASH
+    if c.n < 2:
+        return f"{_num(c.mean_diff, signed=True)} (n=1, no CI)"
+    excludes = c.ci_low > 0 or c.ci_high < 0
+    return (f"{_num(c.mean_diff, signed=True)} [{_num(c.ci_low, signed=True)}, {_num(c.ci_high, signed=True)}]"
+            f"{star if excludes else ''} (n={c.n})")
+
+
+# ---------------------------------------------------------------- Markdown
+
+
+def _md_escape(text: str) -> str:
+    return text.replace("|", "\\|").replace("*", "\\*")
+
+
+def format_markdown(table: Table1, comparison: pd.DataFrame | None = None, baseline: str = "advmask") -> str:
+    head = ["row"] + [c.label for c in table.columns]
+    out = [f"**Table 1.** Linear-probe {METRIC_LABELS[table.metric]} (%) by pretraining augmentation.", "",
+           "| " + " | ".join(head) + " |", "|" + "|".join(["---"] + ["---:"] * len(table.columns)) + "|"]
+    for row in table.rows:
+        texts = []
+        for col in table.columns:
+            cell = table.cell(row, col)
+            text = _md_escape(cell_text(cell))
+            if cell["best"]:
+                text = f"**{text}**"
+            extra = paper_text(cell)
+            texts.append(f"{text} {extra}" if extra else text)
+        out.append(f"| {_md_escape(row)} | " + " | ".join(texts) + " |")
+    out.append("")
+    out += [ln if ln.startswith("  - ") else f"- {ln}" for ln in table_notes(table)]
+    if comparison is not None:
+        out += ["", _comparison_markdown(table, comparison, baseline)]
+    return "\n".join(out) + "\n"
+
+
+def _comparison_markdown(table: Table1, comparison: pd.DataFrame, baseline: str) -> str:
+    if comparison.empty:
+        return f"No paired comparison: the table has no `{baseline}` row or no other row."
+    out = [f"**Paired comparison, {_md_escape(baseline)} minus row.**", "",
+           "| row | " + " | ".join(c.label for c in table.columns) + " |",
+           "|" + "|".join(["---"] + ["---:"] * len(table.columns)) + "|"]
+    for row in comparison["row"].drop_duplicates():
+        part = comparison[comparison["row"] == row]
+        texts = []
+        for col in table.columns:
+            c = part[(part["task"] == col.task) & (part["fraction"] == col.fraction)].iloc[0]
+            texts.append(_md_escape(comparison_text(c, star="\u2217")).replace("\u2217", "\\*"))
+        out.append(f"| {_md_escape(row)} | " + " | ".join(texts) + " |")
+    out += ["", comparison_caption(baseline, table.metric)]
+    return "\n".join(out)
+
+
+# ---------------------------------------------------------------- LaTeX (booktabs)
+
+
+def _tex(text: str) -> str:
+    for a, b in (("\\", r"\textbackslash{}"), ("&", r"\&"), ("%", r"\%"), ("_", r"\_"), ("#", r"\#"),
+                 ("$", r"\$"), ("{", r"\{"), ("}", r"\}"), ("~", r"\textasciitilde{}"), ("^", r"\textasciicircum{}")):
+        text = text.replace(a, b)
+    for a, b in (("±", r"$\pm$"), ("−", "$-$"), ("Δ", r"$\Delta$"), (DASH, "--"), ("≥", r"$\geq$")):
+        text = text.replace(a, b)
+    return text
+
+
+def _tex_header(table: Table1) -> list[str]:
+    tasks = list(dict.fromkeys(c.task for c in table.columns))
+    spans, start, top = [], 2, [""]
+    for task in tasks:
+        width = sum(1 for c in table.columns if c.task == task)
+        top.append(rf"\multicolumn{{{width}}}{{c}}{{{_tex(task.capitalize())}}}")
+        spans.append(rf"\cmidrule(lr){{{start}-{start + width - 1}}}")
+        start += width
+    return [" & ".join(top) + r" \\", " ".join(spans),
+            " & ".join(["Augmentation"] + [_tex(format_fraction(c.fraction)) for c in table.columns]) + r" \\"]
+
+
+def format_latex(table: Table1, comparison: pd.DataFrame | None = None, baseline: str = "advmask") -> str:
+    spec = "l" + "r" * len(table.columns)
+    out = [r"% generated by analysis/make_table1.py; needs \usepackage{booktabs}",
+           r"\begin{table}[t]", r"\centering", r"\small",
+           rf"\caption{{Linear-probe {_tex(METRIC_LABELS[table.metric])} (\%) by pretraining augmentation.}}",
+           rf"\begin{{tabular}}{{{spec}}}", r"\toprule", *_tex_header(table), r"\midrule"]
+    for row in table.rows:
+        texts = []
+        for col in table.columns:
+            cell = table.cell(row, col)
+            text = _tex(cell_text(cell))
+            if cell["best"]:
+                text = rf"\textbf{{{text}}}"
+            extra = paper_text(cell)
+            if extra:
+                text += r" {\footnotesize " + _tex(extra) + "}"
+            texts.append(text)
+        out.append(" & ".join([_tex(row)] + texts) + r" \\")
+    out += [r"\bottomrule", r"\end{tabular}", r"\par\smallskip\footnotesize"]
+    out += [_tex(ln.strip()) + r"\\" for ln in table_notes(table)]
+    out.append(r"\end{table}")
+    if comparison is not None and not comparison.empty:
+        out += ["", r"\begin{table}[t]", r"\centering", r"\small",
+                rf"\caption{{{_tex(comparison_caption(baseline, table.metric))}}}",
+                rf"\begin{{tabular}}{{{spec}}}", r"\toprule", *_tex_header(table), r"\midrule"]
+        for row in comparison["row"].drop_duplicates():
+            part = comparison[comparison["row"] == row]
+            texts = [_tex(comparison_text(part[(part["task"] == c.task) & (part["fraction"] == c.fraction)].iloc[0]))
+                     for c in table.columns]
+            out.append(" & ".join([_tex(row)] + texts) + r" \\")
+        out += [r"\bottomrule", r"\end{tabular}", r"\end{table}"]
+    return "\n".join(out) + "\n"
+
+
+# ---------------------------------------------------------------- CSV
+
+
+def format_csv(table: Table1) -> str:
+    """Tidy: one line per cell, numbers unrounded, in %."""
+    cells = table.cells.copy()
+    cells.insert(3, "metric", METRICS[table.metric])
+    cells["seeds"] = cells["seeds"].map(lambda s: " ".join(map(str, s)))
+    cells["missing_seeds"] = cells["missing_seeds"].map(lambda s: " ".join(map(str, s)))
+    buf = io.StringIO()
+    cells.to_csv(buf, index=False)
+    return buf.getvalue()
+
+
+def format_comparison_csv(comparison: pd.DataFrame, baseline: str) -> str:
+    out = comparison.copy()
+    out.insert(0, "baseline", baseline)
+    out["seeds"] = out["seeds"].map(lambda s: " ".join(map(str, s)))
+    buf = io.StringIO()
+    out.to_csv(buf, index=False)
+    return buf.getvalue()
