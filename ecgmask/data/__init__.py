@@ -1,0 +1,41 @@
+"""ECG data: readers, labels, preprocessing, the memory-mapped cache, splits.
+
+The interface every other part codes against (docs/architecture.md, "Data"):
+`LEADS`, `PreprocessParams`, `build_cache` (with `WfdbSource` / `ChapmanSource`),
+`EcgCache`, `split_indices`, `fraction_indices`, `task_labels`, `default_study`.
+"""
+
+from ecgmask.data.cache import EcgCache, NoUsableRecords, build_cache, format_summary
+from ecgmask.data.chapman import ChapmanSource
+from ecgmask.data.labels import RHYTHM_CLASSES, SEX_CLASSES, task_labels
+from ecgmask.data.preprocess import PreprocessParams
+from ecgmask.data.records import LEADS, EcgRecord, RecordError, WfdbSource, read_wfdb_record
+from ecgmask.data.splits import fraction_indices, split_indices
+
+
+def default_study(*args, **kwargs):
+    """The two synthetic caches of the default study; see ecgmask.data.synthetic.default_study."""
+    from ecgmask.data.synthetic import default_study as _default_study
+
+    return _default_study(*args, **kwargs)
+
+
+__all__ = [
+    "LEADS",
+    "RHYTHM_CLASSES",
+    "SEX_CLASSES",
+    "ChapmanSource",
+    "EcgCache",
+    "EcgRecord",
+    "NoUsableRecords",
+    "PreprocessParams",
+    "RecordError",
+    "WfdbSource",
+    "build_cache",
+    "default_study",
+    "format_summary",
+    "fraction_indices",
+    "read_wfdb_record",
+    "split_indices",
+    "task_labels",
+]

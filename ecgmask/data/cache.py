@@ -1,0 +1,518 @@
+"""The preprocessed, memory-mapped ECG cache.
+
+`build_cache(sources, out_root, params)` reads every record of the sources (in worker
+processes, all cores by default), preprocesses it (`ecgmask.data.preprocess`) and writes
+`out_root/<kind>-<key>/`:
+
+- `signals.npy`: (N windows, 12, length) float16, appended window by window while the
+  ingest runs (memory does not grow with the corpus); open it with memory mapping;
+- `records.parquet`: one row per window: record, source, patient_id, age, sex, dx (comma
+  SNOMED codes), rhythm, window (index of the window within its record);
+- `rejected.csv`: path, reason for every record left out (bad data, missing labels in a
+  downstream set, or excluded on purpose);
+- `meta.json`: fs, length, stride, kind, key, n_windows, n_records and the ingest summary.
+  It is written last; the directory is built under a temporary name and renamed when
+  complete, so a cache directory with this name is always whole.
+
+Sources (all of one kind per cache):
+- `WfdbSource(roots)` (`ecgmask.data.records`): pretraining corpus, kind 'pretrain'; keeps
+  records whose age, sex or Dx are unknown.
+- `ChapmanSource(root)` (`ecgmask.data.chapman`): downstream set, kind 'downstream'; a record
+  needs a rhythm in AFIB/GSVT/SB/SR and a known sex.
+
+The key hashes the input files (path, size, mtime), the sources, the preprocessing parameters
+and the exclusions, so the same inputs reuse the cache and any change builds a new one.
+`exclude_prefixes` drops records whose name starts with a prefix (e.g. 'JS', the Chapman
+records inside the Challenge data); `exclude_caches` drops records whose name or patient id
+appears in another (downstream) cache.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import itertools
+import json
+import multiprocessing as mp
+import os
+import shutil
+import sys
+import time
+from collections import Counter, deque
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from functools import partial
+from pathlib import Path
+from typing import TYPE_CHECKING, Iterable, Iterator
+
+import numpy as np
+
+if TYPE_CHECKING:  # imported where used: worker processes start without pandas
+    import pandas as pd
+
+from ecgmask.data.chapman import ChapmanSource, read_chapman_csv_record
+from ecgmask.data.labels import RHYTHM_CLASSES, rhythm_from_snomed
+from ecgmask.data.preprocess import PreprocessParams, preprocess
+from ecgmask.data.records import LEADS, RecordError, WfdbSource, patient_id_for, read_wfdb_record
+
+CACHE_VERSION = 1  # bump when the cache layout or preprocessing changes meaning
+_NPY_HEADER_BYTES = 128
+RECORDS_PER_WORKER = 200  # with workers=None, start one worker per this many records (up to all cores)
+
+
+class NoUsableRecords(RuntimeError):
+    """Raised when an ingest leaves nothing to train on; the message says why."""
+
+
+# ---------------------------------------------------------------------------- the cache
+
+
+class EcgCache:
+    """A built cache: `.signals` (memory-mapped), `.records`, `.meta`, `.path`."""
+
+    def __init__(self, path: Path, records: pd.DataFrame, meta: dict):
+        self.path = Path(path)
+        self.records = records
+        self.meta = meta
+        self._signals = None
+
+    @classmethod
+    def open(cls, path: str | os.PathLike) -> "EcgCache":
+        import pandas as pd
+
+        path = Path(path)
+        meta_file = path / "meta.json"
+        if not meta_file.is_file():
+            raise FileNotFoundError(f"{path} is not a complete ECG cache (no meta.json)")
+        meta = json.loads(meta_file.read_text())
+        records = pd.read_parquet(path / "records.parquet")
+        cache = cls(path, records, meta)
+        if cache.signals.shape != (len(records), len(LEADS), meta["length"]):
+            raise ValueError(
+                f"{path}: signals.npy has shape {cache.signals.shape}, records.parquet "
+                f"{len(records)} rows and length {meta['length']}"
+            )
+        return cache
+
+    @property
+    def signals(self) -> np.ndarray:
+        if self._signals is None:
+            self._signals = np.load(self.path / "signals.npy", mmap_mode="r")
+        return self._signals
+
+    def __len__(self) -> int:
+        return int(self.meta["n_windows"])
+
+    def __repr__(self) -> str:
+        return f"EcgCache({str(self.path)!r}, kind={self.meta['kind']!r}, n_windows={len(self)})"
+
+    # A memmap pickles by copying its data; reopen it in the other process instead.
+    def __getstate__(self):
+        state = dict(self.__dict__)
+        state["_signals"] = None
+        return state
+
+    def batch(self, indices, device=None, out=None):
+        """Windows `indices` as a (B, 12, L) float32 tensor (on `device` if given).
+
+        The float16 rows are gathered from the memory map first; with a device they are moved
+        as float16 (half the bytes) and widened there. `out`, a float32 tensor of the right
+        shape, is filled and returned instead of a fresh one (a large fresh allocation costs
+        its page faults on every call).
+        """
+        import torch
+
+        idx = np.asarray(indices, dtype=np.int64).reshape(-1)
+        half = torch.from_numpy(np.ascontiguousarray(self.signals[idx]))
+        if device is not None:
+            half = half.to(device, non_blocking=True)
+        if out is not None:
+            return out.copy_(half)
+        return half.float()
+
+
+# ---------------------------------------------------------------------------- reading one record
+
+
+def process_item(item: dict, kind: str, params: PreprocessParams) -> tuple:
+    """Read + label-check + preprocess one record (runs in a worker process).
+
+    Returns ('ok', path, info, windows float16) or ('rejected', path, reason, None). Every
+    exception becomes a reason: bad data never ends an ingest with a traceback.
+    """
+    path = item["path"]
+    try:
+        if item["reader"] == "chapman_csv":
+            rec = read_chapman_csv_record(item)
+            rhythm, rhythm_reason = rec.extra["rhythm"], rec.extra["rhythm_reason"]
+        else:
+            rec = read_wfdb_record(path)
+            rhythm, rhythm_reason = rhythm_from_snomed(rec.dx)
+        if kind == "downstream":
+            if rhythm is None:
+                raise RecordError(rhythm_reason)
+            if rec.sex is None:
+                raw = rec.extra.get("sex_raw")
+                raise RecordError(
+                    f"unknown sex: {raw!r}" if raw is not None else "unknown sex: no Male/Female #Sex in the header"
+                )
+        windows = preprocess(rec.signal, rec.fs, params).astype(np.float16)
+        info = {
+            "record": rec.name,
+            "source": item["source"],
+            "patient_id": rec.patient_id,
+            "age": float("nan") if rec.age is None else float(rec.age),
+            "sex": rec.sex,
+            "dx": ",".join(rec.dx),
+            "rhythm": rhythm,
+            "duration_s": rec.duration_s,
+            "n_windows": int(windows.shape[0]),
+        }
+        return ("ok", path, info, windows)
+    except RecordError as err:
+        return ("rejected", path, str(err), None)
+    except MemoryError:
+        raise
+    except Exception as err:  # a reader bug or an odd file: reject the record, keep going
+        return ("rejected", path, f"unexpected error: {type(err).__name__}: {err}", None)
+
+
+def _item_identity(item: dict) -> tuple[str, str]:
+    """(record name, patient id) of a work item, known before reading it."""
+    path = Path(item["path"])
+    name = item.get("name") or path.stem
+    if item["reader"] == "chapman_csv":
+        return name, name
+    return name, patient_id_for(path, name)
+
+
+# ---------------------------------------------------------------------------- running items
+
+
+def _run_items(items: list[dict], kind: str, params: PreprocessParams, workers: int) -> Iterator[tuple]:
+    """Results of `process_item` in input order, at most a few per worker in flight.
+
+    A window of futures bounds memory whatever the corpus size; a worker that dies (killed
+    for memory, say) breaks the pool loudly instead of leaving the ingest waiting forever.
+    """
+    func = partial(process_item, kind=kind, params=params)
+    if workers <= 1:
+        for item in items:
+            yield func(item)
+        return
+    ctx = mp.get_context("forkserver")  # no fork of a possibly threaded parent
+    ctx.set_forkserver_preload(["ecgmask.data.cache"])
+    in_flight: deque = deque()
+    pending = iter(items)
+    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+        try:
+            for item in itertools.islice(pending, 4 * workers):
+                in_flight.append(pool.submit(func, item))
+            while in_flight:
+                try:
+                    result = in_flight.popleft().result()
+                except BrokenProcessPool:
+                    raise RuntimeError(
+                        "an ingest worker process died (out of memory?); nothing was written"
+                    ) from None
+                for item in itertools.islice(pending, 1):
+                    in_flight.append(pool.submit(func, item))
+                yield result
+        finally:
+            for future in in_flight:
+                future.cancel()
+
+
+class _NpyAppender:
+    """Write a (N, *inner) .npy by appending rows; the header is fixed up on close."""
+
+    def __init__(self, path: Path, inner: tuple[int, ...], dtype):
+        self.path = path
+        self.inner = tuple(inner)
+        self.dtype = np.dtype(dtype)
+        self.n = 0
+        self._f = open(path, "wb")
+        self._f.write(b"\0" * _NPY_HEADER_BYTES)
+
+    def append(self, rows: np.ndarray) -> None:
+        if rows.shape[1:] != self.inner:
+            raise ValueError(f"rows of shape {rows.shape[1:]} do not match {self.inner}")
+        self._f.write(np.ascontiguousarray(rows, dtype=self.dtype).tobytes())
+        self.n += rows.shape[0]
+
+    def close(self) -> None:
+        header = {"descr": np.lib.format.dtype_to_descr(self.dtype), "fortran_order": False,
+                  "shape": (self.n, *self.inner)}  # fmt: skip
+        text = repr(header).encode("latin1")
+        magic = np.lib.format.magic(1, 0)
+        room = _NPY_HEADER_BYTES - len(magic) - 2
+        if len(text) + 1 > room:
+            raise ValueError("npy header does not fit")
+        text = text + b" " * (room - len(text) - 1) + b"\n"
+        self._f.seek(0)
+        self._f.write(magic + np.uint16(room).astype("<u2").tobytes() + text)
+        self._f.flush()
+        os.fsync(self._f.fileno())
+        self._f.close()
+
+    def abort(self) -> None:
+        if not self._f.closed:
+            self._f.close()
+
+
+# ---------------------------------------------------------------------------- keys and summaries
+
+
+def _as_sources(sources) -> list:
+    if isinstance(sources, (WfdbSource, ChapmanSource)):
+        return [sources]
+    sources = list(sources)
+    if not sources:
+        raise ValueError("build_cache needs at least one source")
+    for s in sources:
+        if not isinstance(s, (WfdbSource, ChapmanSource)):
+            raise TypeError(f"unknown source {s!r}; use WfdbSource or ChapmanSource")
+    return sources
+
+
+def _describe(source) -> dict:
+    if isinstance(source, WfdbSource):
+        return {"type": "wfdb", "roots": [str(r.resolve()) for r in source.roots]}
+    return {"type": "chapman", "root": str(source.root.resolve()),
+            "fs": source.fs, "expected_samples": source.expected_samples}  # fmt: skip
+
+
+def _where(source) -> str:
+    return ", ".join(str(r) for r in source.roots) if isinstance(source, WfdbSource) else str(source.root)
+
+
+def cache_key(sources, params: PreprocessParams, exclude_prefixes=(), exclude_caches=()) -> str:
+    """Hash of the input files (path, size, mtime), sources, parameters and exclusions."""
+    sources = _as_sources(sources)
+    h = hashlib.sha256()
+    spec = {
+        "version": CACHE_VERSION,
+        "sources": [_describe(s) for s in sources],
+        "params": params.to_dict(),
+        "exclude_prefixes": sorted(exclude_prefixes),
+        "exclude_caches": sorted(EcgCache.open(c).meta["key"] for c in exclude_caches),
+    }
+    h.update(json.dumps(spec, sort_keys=True).encode())
+    for source in sources:
+        h.update("".join(f"{p}\0{size}\0{mtime}\n" for p, size, mtime in source.input_stats()).encode())
+    return h.hexdigest()
+
+
+def _reason_category(reason: str) -> str:
+    return reason.split(":", 1)[0].strip()
+
+
+def _counts(counter: Counter, classes, other: str) -> dict:
+    out = {c: counter.get(c, 0) for c in classes}
+    if counter.get(other):
+        out[other] = counter[other]
+    return out
+
+
+def _summarize(kind: str, n_inputs: int, infos: list[dict], rejected: list[tuple[str, str]]) -> dict:
+    rhythm = Counter(i["rhythm"] or "unlabelled" for i in infos)
+    sex = Counter(i["sex"] or "unknown" for i in infos)
+    return {
+        "n_inputs": n_inputs,
+        "kept_records": len(infos),
+        "n_windows": int(sum(i["n_windows"] for i in infos)),
+        "hours": float(sum(i["duration_s"] for i in infos) / 3600.0),
+        "rejected": dict(Counter(_reason_category(r) for _, r in rejected).most_common()),
+        "rhythm": _counts(rhythm, RHYTHM_CLASSES, "unlabelled"),
+        "sex": _counts(sex, ("F", "M"), "unknown"),
+    }
+
+
+def format_summary(meta: dict, path: Path | None = None) -> str:
+    """A few lines a person reads after an ingest: kept, rejected by reason, hours, balance."""
+    s = meta["summary"]
+    kept = s["kept_records"]
+    lines = [
+        f"{meta['kind']} cache {path or ''} (fs {meta['fs']} Hz, length {meta['length']}, "
+        f"stride {meta['stride']})".replace("  ", " "),
+        f"  records: {s['n_inputs']} found, {kept} kept ({s['n_windows']} windows, "
+        f"{s['hours']:.2f} h of ECG), {s['n_inputs'] - kept} rejected",
+    ]
+    for reason, count in s["rejected"].items():
+        lines.append(f"    {count:6d}  {reason}")
+    for name in ("rhythm", "sex"):
+        parts = [f"{c} {n} ({100.0 * n / kept:.1f}%)" if kept else f"{c} {n}" for c, n in s[name].items()]
+        lines.append(f"  {name}: " + ", ".join(parts))
+    return "\n".join(lines)
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _remove_stale_tmp(out_root: Path, stem: str) -> None:
+    for tmp in out_root.glob(f".tmp-{stem}-*"):
+        try:
+            pid = int(tmp.name.rsplit("-", 1)[1])
+        except ValueError:
+            continue
+        if not _pid_alive(pid):
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _excluded_identities(exclude_caches) -> tuple[set[str], set[str]]:
+    names: set[str] = set()
+    patients: set[str] = set()
+    for c in exclude_caches:
+        records = EcgCache.open(c).records
+        names.update(records["record"].astype(str))
+        patients.update(records["patient_id"].astype(str))
+    return names, patients
+
+
+# ---------------------------------------------------------------------------- building
+
+
+def build_cache(
+    sources,
+    out_root: str | os.PathLike,
+    params: PreprocessParams | None = None,
+    *,
+    exclude_prefixes: Iterable[str] = (),
+    exclude_caches: Iterable[str | os.PathLike] = (),
+    workers: int | None = None,
+    progress: bool = True,
+) -> Path:
+    """Build (or reuse) the keyed cache `out_root/<kind>-<key>/` and return its path.
+
+    `workers=None` starts one worker process per RECORDS_PER_WORKER records, up to all cores
+    (small ingests run in this process). Prints the ingest summary when `progress` is true.
+    Raises NoUsableRecords when no record is left; the rejected list is then kept as
+    `out_root/<kind>-<key>.rejected.csv`.
+    """
+    params = params or PreprocessParams()
+    sources = _as_sources(sources)
+    kinds = {s.kind for s in sources}
+    if len(kinds) != 1:
+        raise ValueError("all sources of one cache must be of one kind (pretrain or downstream)")
+    kind = kinds.pop()
+    exclude_prefixes = tuple(p for p in exclude_prefixes if p)
+    exclude_caches = tuple(Path(c) for c in exclude_caches)
+    out_root = Path(out_root)
+    key = cache_key(sources, params, exclude_prefixes, exclude_caches)
+    stem = f"{kind}-{key[:16]}"
+    final = out_root / stem
+    if (final / "meta.json").is_file():
+        if progress:
+            meta = json.loads((final / "meta.json").read_text())
+            print(f"reusing {final}\n" + format_summary(meta, final), flush=True)
+        return final
+
+    out_root.mkdir(parents=True, exist_ok=True)
+    _remove_stale_tmp(out_root, stem)
+    tmp = out_root / f".tmp-{stem}-{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir()
+    try:
+        meta = _ingest(sources, kind, key, params, tmp, exclude_prefixes, exclude_caches, workers, progress)
+        if meta["n_windows"] == 0:
+            shutil.copyfile(tmp / "rejected.csv", out_root / f"{stem}.rejected.csv")
+            reasons = "; ".join(f"{n} {r}" for r, n in meta["summary"]["rejected"].items()) or "no records found"
+            raise NoUsableRecords(
+                f"nothing usable left: {meta['summary']['n_inputs']} record(s) in "
+                f"{', '.join(_where(s) for s in sources)}, none kept "
+                f"({reasons}); see {out_root / (stem + '.rejected.csv')}"
+            )
+        try:
+            os.rename(tmp, final)
+        except OSError:
+            if not (final / "meta.json").is_file():
+                raise
+            shutil.rmtree(tmp, ignore_errors=True)  # built meanwhile by someone else
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    if progress:
+        print(format_summary(meta, final), flush=True)
+    return final
+
+
+def _ingest(sources, kind, key, params, tmp, exclude_prefixes, exclude_caches, workers, progress) -> dict:
+    import pandas as pd
+    from tqdm import tqdm
+
+    start = time.perf_counter()
+    items = [item for s in sources for item in s.work_items()]
+    n_inputs = len(items)
+    rejected: list[tuple[str, str]] = []
+    if exclude_prefixes or exclude_caches:
+        names, patients = _excluded_identities(exclude_caches)
+        kept_items = []
+        for item in items:
+            name, patient = _item_identity(item)
+            prefix = next((p for p in exclude_prefixes if name.startswith(p)), None)
+            if prefix is not None:
+                rejected.append((item["path"], f"excluded: name starts with {prefix!r}"))
+            elif name in names or patient in patients:
+                rejected.append((item["path"], "excluded: record or patient is in an excluded cache"))
+            else:
+                kept_items.append(item)
+        items = kept_items
+
+    if workers is None:
+        # a worker costs about a second to start; small ingests run in this process
+        workers = min(len(os.sched_getaffinity(0)), len(items) // RECORDS_PER_WORKER)
+    workers = max(1, min(int(workers), len(items)))
+    writer = _NpyAppender(tmp / "signals.npy", (len(LEADS), params.length), np.float16)
+    infos: list[dict] = []
+    bar = tqdm(total=len(items), desc=f"ingest {kind}", unit="rec", disable=not progress,
+               file=sys.stderr, dynamic_ncols=True)  # fmt: skip
+    try:
+        for status, path, payload, windows in _run_items(items, kind, params, workers):
+            if status == "ok":
+                writer.append(windows)
+                infos.append(payload)
+            else:
+                rejected.append((path, payload))
+            bar.update(1)
+        writer.close()
+    finally:
+        bar.close()
+        writer.abort()
+
+    with open(tmp / "rejected.csv", "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["path", "reason"])
+        w.writerows(rejected)
+    counts = np.array([i["n_windows"] for i in infos], dtype=np.int64)
+    columns = ["record", "source", "patient_id", "age", "sex", "dx", "rhythm"]
+    table = pd.DataFrame({c: [i[c] for i in infos] for c in columns})
+    table = table.loc[np.repeat(np.arange(len(infos)), counts)].reset_index(drop=True)
+    table["age"] = table["age"].astype("float64")
+    table["window"] = np.concatenate([np.arange(n) for n in counts]) if len(counts) else np.array([], np.int64)
+    table.to_parquet(tmp / "records.parquet", index=False)
+
+    meta = {
+        "fs": params.fs,
+        "length": params.length,
+        "stride": params.stride,
+        "kind": kind,
+        "key": key,
+        "n_windows": int(writer.n),
+        "n_records": len(infos),
+        "leads": list(LEADS),
+        "sources": [_describe(s) for s in sources],
+        "exclude_prefixes": list(exclude_prefixes),
+        "exclude_caches": [str(c) for c in exclude_caches],
+        "version": CACHE_VERSION,
+        "ingest_seconds": time.perf_counter() - start,
+        "summary": _summarize(kind, n_inputs, infos, rejected),
+    }
+    (tmp / "meta.json").write_text(json.dumps(meta, indent=1))
+    return meta

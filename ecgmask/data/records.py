@@ -1,0 +1,505 @@
+"""Read 12-lead ECG records in WFDB form (PhysioNet/CinC Challenge 2020/2021 and plain WFDB).
+
+A record is `NAME.hea` plus its signal file(s): the Challenge layout stores the samples in a
+MATLAB v4 file `NAME.mat` (variable `val`, int16, nsig x n, signal format `16+24`), plain
+WFDB records in `.dat` files. `read_wfdb_record(hea_path)` returns an `EcgRecord` with the
+12 standard leads (picked by name, case-insensitive, in `LEADS` order whatever order or extra
+signals the record has: PTB records carry 15) in millivolts, plus the header comments
+`#Age`, `#Sex`, `#Dx` (both `#Age: 63` and `# age: 63` forms).
+
+Fast path: Challenge `.mat` records (every signal in one MATLAB v4 int16 matrix) are read with
+one `np.fromfile` after checking the v4 header; the header is parsed here rather than by
+`wfdb.rdheader`, which costs milliseconds a record. Anything else (`.dat` files, other
+formats, headers this parser does not handle) goes through `wfdb.rdrecord`. Both give the same
+values (tests/data/test_records.py checks it).
+
+Every way a record can be unusable raises `RecordError` with a reason a person understands
+("category: detail"); the cache builder writes it to `rejected.csv` and goes on.
+
+`WfdbSource(roots)` names a pretraining corpus for `ecgmask.data.build_cache`: every
+`*.hea` under the roots (recursively). `write_challenge_record` writes a record in the
+Challenge layout (tests and benchmarks use it to make the files this module must read).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+LEADS: tuple[str, ...] = (
+    "I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2", "V3", "V4", "V5", "V6",
+)  # fmt: skip
+_LEAD_KEYS = {name.lower(): i for i, name in enumerate(LEADS)}
+
+# Bytes per sample for the WFDB formats whose file size we can check before reading.
+_BYTES_PER_SAMPLE = {"8": 1.0, "16": 2.0, "24": 3.0, "32": 4.0, "61": 2.0, "80": 1.0,
+                     "160": 2.0, "212": 1.5, "310": 4 / 3, "311": 4 / 3}  # fmt: skip
+_INVALID_16 = -32768  # WFDB's "no sample" value for 16-bit formats
+
+
+class RecordError(Exception):
+    """A record that cannot be used; `str(err)` is the reason written to rejected.csv."""
+
+
+@dataclass
+class EcgRecord:
+    """One 12-lead record: `signal` is (12, n) float32 in mV, leads in `LEADS` order."""
+
+    name: str
+    path: Path
+    fs: float
+    signal: np.ndarray
+    age: float | None = None
+    sex: str | None = None  # 'M' | 'F' | None
+    dx: tuple[str, ...] = ()
+    patient_id: str = ""
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def duration_s(self) -> float:
+        return self.signal.shape[1] / self.fs
+
+
+# ---------------------------------------------------------------------------- header comments
+
+
+def parse_sex(value) -> str | None:
+    """'Male'/'male'/'M'/'MALE' -> 'M', 'Female'/... -> 'F', anything else -> None."""
+    if value is None:
+        return None
+    text = str(value).strip().lower()
+    if text in ("m", "male", "man"):
+        return "M"
+    if text in ("f", "female", "woman"):
+        return "F"
+    return None
+
+
+def parse_age(value) -> float | None:
+    """'63' -> 63.0; 'NaN', 'Unknown', '', negative or absurd -> None."""
+    if value is None:
+        return None
+    try:
+        age = float(str(value).strip())
+    except ValueError:
+        return None
+    if not np.isfinite(age) or age < 0 or age > 130:
+        return None
+    return age
+
+
+def parse_dx(value) -> tuple[str, ...]:
+    """'426783006, 164865005' -> ('426783006', '164865005'); non-numeric tokens are dropped."""
+    if value is None:
+        return ()
+    return tuple(tok.strip() for tok in str(value).split(",") if tok.strip().isdigit())
+
+
+def parse_comments(comments: list[str]) -> dict:
+    """Age, sex and Dx from header comments in `#Age: 63` or `# age: 63` form.
+
+    Returns {'age': float|None, 'sex': 'M'|'F'|None, 'dx': tuple[str, ...]}; a missing or
+    unreadable field is None (or () for dx): a pretraining corpus keeps such records.
+    """
+    fields: dict[str, str] = {}
+    for line in comments:
+        text = line.strip().lstrip("#").strip()
+        key, sep, value = text.partition(":")
+        if not sep:
+            continue
+        key = key.strip().lower()
+        if key == "gender":
+            key = "sex"
+        if key in ("age", "sex", "dx") and key not in fields:
+            fields[key] = value.strip()
+    return {
+        "age": parse_age(fields.get("age")),
+        "sex": parse_sex(fields.get("sex")),
+        "dx": parse_dx(fields.get("dx")),
+    }
+
+
+# ---------------------------------------------------------------------------- lead selection
+
+
+def select_leads(sig_names: list[str]) -> list[int]:
+    """Indices into `sig_names` of the 12 standard leads, in `LEADS` order.
+
+    Matching is by name, case-insensitive ('avr' == 'aVR'); extra signals are ignored.
+    Raises RecordError naming the signals present and the leads missing.
+    """
+    found: dict[int, int] = {}
+    for pos, name in enumerate(sig_names):
+        lead = _LEAD_KEYS.get(str(name).strip().lower())
+        if lead is not None and lead not in found:
+            found[lead] = pos
+    missing = [LEADS[i] for i in range(len(LEADS)) if i not in found]
+    if missing:
+        present = ", ".join(sig_names) if sig_names else "none"
+        raise RecordError(
+            f"fewer than 12 leads: has {present}; missing {', '.join(missing)}"
+        )
+    return [found[i] for i in range(len(LEADS))]
+
+
+# ---------------------------------------------------------------------------- header parsing
+
+
+@dataclass
+class _Signal:
+    file_name: str
+    fmt: str
+    spf: int
+    skew: int
+    offset: int
+    gain: float
+    baseline: int
+    name: str
+
+
+@dataclass
+class _Header:
+    name: str
+    nsig: int
+    fs: float
+    sig_len: int
+    signals: list[_Signal]
+    comments: list[str]
+
+
+_FMT_RE = re.compile(r"^(\d+)(?:x(\d+))?(?::(\d+))?(?:\+(\d+))?$")
+_GAIN_RE = re.compile(r"^([-+0-9.eE]+)(?:\((-?\d+)\))?(?:/\S+)?$")
+
+
+def _parse_header_text(text: str) -> _Header:
+    """Parse a single-segment WFDB header. Raises ValueError on anything it does not handle."""
+    lines = text.splitlines()
+    comments: list[str] = []
+    body: list[str] = []
+    for line in lines:
+        stripped = line.strip()
+        if not stripped:
+            continue
+        if stripped.startswith("#"):
+            if body:  # comments before the record line are not record comments
+                comments.append(stripped[1:].strip())
+            continue
+        body.append(stripped)
+    if not body:
+        raise ValueError("no record line")
+    rec = body[0].split()
+    if len(rec) < 2:
+        raise ValueError(f"record line {body[0]!r} is too short")
+    name = rec[0]
+    if "/" in name:
+        raise ValueError("multi-segment records are not handled by the fast parser")
+    nsig = int(rec[1])
+    fs = float(rec[2].split("/")[0].split("(")[0]) if len(rec) > 2 else 250.0
+    if len(rec) <= 3:
+        raise ValueError("header gives no sample count")
+    sig_len = int(rec[3])
+    if len(body) < 1 + nsig:
+        raise ValueError(f"header declares {nsig} signals but has {len(body) - 1} signal lines")
+    signals: list[_Signal] = []
+    for line in body[1 : 1 + nsig]:
+        parts = line.split()
+        if len(parts) < 3:
+            raise ValueError(f"signal line {line!r} is too short")
+        m = _FMT_RE.match(parts[1])
+        if not m:
+            raise ValueError(f"signal format {parts[1]!r} not understood")
+        fmt, spf, skew, offset = m.group(1), int(m.group(2) or 1), int(m.group(3) or 0), int(m.group(4) or 0)
+        g = _GAIN_RE.match(parts[2])
+        if not g:
+            raise ValueError(f"gain {parts[2]!r} not understood")
+        gain = float(g.group(1)) or 200.0  # WFDB: gain 0 means the default 200 adu/mV
+        adc_zero = int(parts[4]) if len(parts) > 4 else 0
+        baseline = int(g.group(2)) if g.group(2) is not None else adc_zero
+        desc = " ".join(parts[8:]) if len(parts) > 8 else ""
+        signals.append(_Signal(parts[0], fmt, spf, skew, offset, gain, baseline, desc))
+    return _Header(name, nsig, fs, sig_len, signals, comments)
+
+
+def read_header(hea_path: str | os.PathLike) -> _Header:
+    """Parse `NAME.hea`; falls back to wfdb for headers the fast parser does not handle."""
+    hea_path = Path(hea_path)
+    try:
+        text = hea_path.read_text(errors="replace")
+    except OSError as err:
+        raise RecordError(f"unreadable header: {err.strerror or err}") from None
+    try:
+        return _parse_header_text(text)
+    except (ValueError, IndexError) as fast_err:
+        try:
+            import wfdb
+
+            h = wfdb.rdheader(str(hea_path.with_suffix("")))
+        except Exception as err:  # wfdb raises many types on bad headers
+            raise RecordError(f"unparseable header: {fast_err}; wfdb: {err}") from None
+        if getattr(h, "seg_name", None):
+            raise RecordError("unparseable header: multi-segment records are not supported")
+        if h.sig_len is None or h.n_sig is None:
+            raise RecordError(f"unparseable header: {fast_err}")
+        signals = [
+            _Signal(h.file_name[i], str(h.fmt[i]), int((h.samps_per_frame or [1] * h.n_sig)[i] or 1),
+                    int((h.skew or [0] * h.n_sig)[i] or 0), int((h.byte_offset or [0] * h.n_sig)[i] or 0),
+                    float(h.adc_gain[i]), int(h.baseline[i]), h.sig_name[i])
+            for i in range(h.n_sig)
+        ]  # fmt: skip
+        return _Header(h.record_name, h.n_sig, float(h.fs), int(h.sig_len), signals, list(h.comments))
+
+
+# ---------------------------------------------------------------------------- signal reading
+
+
+def _read_mat_v4(path: Path, nsig: int, sig_len: int) -> np.ndarray | None:
+    """(sig_len, nsig) int16 from a MATLAB v4 `val` matrix, or None if it is not int16 v4."""
+    size = path.stat().st_size
+    with open(path, "rb") as f:
+        head = f.read(20)
+        if len(head) < 20:
+            raise RecordError(f"truncated signal file: {path.name} has {size} bytes, no MATLAB header")
+        mopt, mrows, ncols, imagf, namlen = (int(v) for v in np.frombuffer(head, "<i4"))
+    if mopt != 30 or imagf != 0 or not 0 < namlen < 64:
+        return None  # not little-endian int16 v4 (v5 file, doubles...): let wfdb/scipy read it
+    if mrows != nsig:
+        raise RecordError(
+            f"wrong signal count: header lists {nsig} signals, {path.name} holds {mrows}"
+        )
+    if ncols != sig_len:
+        raise RecordError(
+            f"wrong sample count: header says {sig_len} samples, {path.name} holds {ncols}"
+        )
+    offset = 20 + namlen
+    expected = offset + 2 * mrows * ncols
+    if size < expected:
+        raise RecordError(
+            f"truncated signal file: {path.name} has {size} bytes, expected {expected}"
+        )
+    data = np.fromfile(path, dtype="<i2", count=mrows * ncols, offset=offset)
+    return data.reshape(ncols, mrows)  # column-major nsig x n == row-major n x nsig
+
+
+def _check_file_sizes(hea_path: Path, header: _Header) -> None:
+    """Missing or truncated signal files, before wfdb turns them into obscure errors."""
+    by_file: dict[str, list[_Signal]] = {}
+    for s in header.signals:
+        by_file.setdefault(s.file_name, []).append(s)
+    for file_name, sigs in by_file.items():
+        path = hea_path.parent / file_name
+        if not path.is_file():
+            raise RecordError(f"missing signal file: {file_name}")
+        bps = _BYTES_PER_SAMPLE.get(sigs[0].fmt)
+        if bps is None or any(s.fmt != sigs[0].fmt for s in sigs):
+            continue
+        frame = sum(s.spf for s in sigs)
+        expected = sigs[0].offset + int(np.ceil(header.sig_len * frame * bps))
+        size = path.stat().st_size
+        if size < expected:
+            raise RecordError(
+                f"truncated signal file: {file_name} has {size} bytes, expected {expected}"
+            )
+
+
+def _fast_path_ok(header: _Header) -> bool:
+    first = header.signals[0]
+    return (
+        first.file_name.lower().endswith(".mat")
+        and all(
+            s.file_name == first.file_name and s.fmt == "16" and s.spf == 1 and s.skew == 0
+            and s.offset == first.offset
+            for s in header.signals
+        )
+    )  # fmt: skip
+
+
+def _digital_to_mv(digital: np.ndarray, chosen: list[int], sigs: list[_Signal]) -> np.ndarray:
+    """Rows `chosen` of (n, nsig) int16 -> (12, n) float32 mV; WFDB's invalid value -> NaN.
+
+    float32 arithmetic: equal to wfdb's float64 values to float32 precision.
+    """
+    gain = np.array([s.gain for s in sigs], dtype=np.float32)[:, None]
+    base = np.array([s.baseline for s in sigs], dtype=np.float32)[:, None]
+    d = digital.T[chosen]  # (12, n) int16, contiguous copy
+    out = d.astype(np.float32)
+    out -= base
+    out /= gain
+    invalid = d == _INVALID_16
+    if invalid.any():
+        out[invalid] = np.nan
+    return out
+
+
+def read_signals_wfdb(hea_path: Path, chosen: list[int]) -> np.ndarray:
+    """(12, n) float32 mV through `wfdb.rdrecord` (the general path)."""
+    import wfdb
+
+    rec = wfdb.rdrecord(str(hea_path.with_suffix("")), channels=list(chosen), physical=True)
+    return np.ascontiguousarray(rec.p_signal.T, dtype=np.float32)
+
+
+def patient_id_for(hea_path: Path, record_name: str) -> str:
+    """The record name, or the PTB-style `patientNNN` folder a record sits in."""
+    parent = hea_path.parent.name
+    if re.fullmatch(r"patient\d+", parent, flags=re.IGNORECASE):
+        return parent
+    return record_name
+
+
+def check_leads(signal: np.ndarray) -> None:
+    """RecordError for an all-NaN or flat (constant) lead; `signal` is (12, n) in LEADS order."""
+    if signal.shape[1] == 0:
+        raise RecordError("no samples: the record is empty")
+    lo = signal.min(axis=1)
+    hi = signal.max(axis=1)
+    if np.isnan(lo).any() or np.isnan(hi).any():  # some NaN: look closer
+        finite = np.isfinite(signal)
+        all_nan = [LEADS[i] for i in range(signal.shape[0]) if not finite[i].any()]
+        if all_nan:
+            raise RecordError(f"all-NaN lead: {', '.join(all_nan)}")
+        lo = np.nanmin(signal, axis=1)
+        hi = np.nanmax(signal, axis=1)
+    flat = [LEADS[i] for i in range(signal.shape[0]) if hi[i] == lo[i]]
+    if flat:
+        raise RecordError(f"flat lead (constant signal): {', '.join(flat)}")
+
+
+def read_wfdb_record(hea_path: str | os.PathLike, *, use_fast_path: bool = True) -> EcgRecord:
+    """Read one WFDB/Challenge record as 12 leads in mV. Raises RecordError for bad data."""
+    hea_path = Path(hea_path)
+    header = read_header(hea_path)
+    if header.sig_len <= 0:
+        raise RecordError("no samples: the header declares 0 samples")
+    chosen = select_leads([s.name for s in header.signals])
+    signal = None
+    if use_fast_path and _fast_path_ok(header):
+        mat = hea_path.parent / header.signals[0].file_name
+        if not mat.is_file():
+            raise RecordError(f"missing signal file: {mat.name}")
+        # the MATLAB header is checked against the .hea (counts, size) in _read_mat_v4
+        digital = _read_mat_v4(mat, header.nsig, header.sig_len)
+        if digital is not None:
+            signal = _digital_to_mv(digital, chosen, [header.signals[i] for i in chosen])
+    if signal is None:
+        _check_file_sizes(hea_path, header)
+        try:
+            signal = read_signals_wfdb(hea_path, chosen)
+        except RecordError:
+            raise
+        except Exception as err:  # wfdb raises bare ValueErrors etc. on malformed files
+            raise RecordError(f"unreadable signal file: {type(err).__name__}: {err}") from None
+    if signal.shape != (12, header.sig_len):
+        raise RecordError(
+            f"wrong sample count: header says {header.sig_len} samples, read {signal.shape[1]}"
+        )
+    check_leads(signal)
+    info = parse_comments(header.comments)
+    name = hea_path.stem
+    return EcgRecord(
+        name=name,
+        path=hea_path,
+        fs=float(header.fs),
+        signal=signal,
+        age=info["age"],
+        sex=info["sex"],
+        dx=info["dx"],
+        patient_id=patient_id_for(hea_path, name),
+    )
+
+
+def list_wfdb_headers(root: str | os.PathLike) -> list[Path]:
+    """Every `*.hea` under `root` (recursively, hidden entries skipped), sorted."""
+    return [p for p in list_files(root) if p.suffix == ".hea"]
+
+
+def write_challenge_record(
+    out_dir: str | os.PathLike,
+    name: str,
+    signal_mv: np.ndarray,
+    fs: float,
+    *,
+    leads: tuple[str, ...] | list[str] = LEADS,
+    comments: tuple[str, ...] | list[str] = (),
+    gain: float = 1000.0,
+) -> Path:
+    """Write NAME.hea + NAME.mat in the Challenge layout (MATLAB v4 int16 `val`, `16+24`).
+
+    `signal_mv` is (nsig, n) in mV; NaN is written as WFDB's invalid value -32768. Used by
+    tests and benchmarks to make records the reader must handle.
+    """
+    import scipy.io
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    x = np.asarray(signal_mv, dtype=np.float64)
+    digital = np.where(np.isfinite(x), np.round(x * gain), _INVALID_16)
+    digital = np.clip(digital, -32768, 32767).astype(np.int16)
+    scipy.io.savemat(out_dir / f"{name}.mat", {"val": digital}, format="4")
+    lines = [f"{name} {x.shape[0]} {fs:g} {x.shape[1]}"]
+    for i, lead in enumerate(leads):
+        first = int(digital[i, 0]) if x.shape[1] else 0
+        lines.append(f"{name}.mat 16+24 {gain:g}/mV 16 0 {first} 0 0 {lead}")
+    lines += [f"#{c}" for c in comments]
+    (out_dir / f"{name}.hea").write_text("\n".join(lines) + "\n")
+    return out_dir / f"{name}.hea"
+
+
+def file_stats(root: str | os.PathLike) -> list[tuple[str, int, int]]:
+    """(path, size, mtime_ns) of every regular file under `root` (recursively, hidden
+    entries skipped), sorted by path."""
+    out: list[tuple[str, int, int]] = []
+    stack = [os.fspath(root)]
+    while stack:
+        d = stack.pop()
+        try:
+            entries = list(os.scandir(d))
+        except OSError:
+            continue
+        for e in entries:
+            if e.name.startswith("."):
+                continue
+            if e.is_dir(follow_symlinks=True):
+                stack.append(e.path)
+            elif e.is_file(follow_symlinks=True):
+                st = e.stat(follow_symlinks=True)
+                out.append((e.path, st.st_size, st.st_mtime_ns))
+    return sorted(out)
+
+
+def list_files(root: str | os.PathLike) -> list[Path]:
+    """Every regular file under `root` (recursively, hidden entries skipped), sorted."""
+    return [Path(p) for p, _, _ in file_stats(root)]
+
+
+@dataclass(frozen=True)
+class WfdbSource:
+    """A pretraining corpus: every WFDB/Challenge record under `roots` (searched recursively).
+
+    Records keep unknown age, sex or Dx. `source` in the cache is the root folder's name.
+    """
+
+    roots: tuple[Path, ...]
+    kind: str = field(default="pretrain", init=False)
+
+    def __post_init__(self):
+        roots = (self.roots,) if isinstance(self.roots, (str, os.PathLike)) else self.roots
+        object.__setattr__(self, "roots", tuple(Path(r) for r in roots))
+        if not self.roots:
+            raise ValueError("WfdbSource needs at least one root")
+
+    def input_stats(self) -> list[tuple[str, int, int]]:
+        """(path, size, mtime_ns) of every file under the roots: what the cache key hashes."""
+        return [s for root in self.roots for s in file_stats(root.resolve())]
+
+    def work_items(self) -> list[dict]:
+        items = []
+        for root in self.roots:
+            if not root.is_dir():
+                raise FileNotFoundError(f"WFDB root {root} is not a directory")
+            source = root.resolve().name or str(root)
+            items += [{"reader": "wfdb", "path": str(p), "source": source} for p in list_wfdb_headers(root)]
+        return items

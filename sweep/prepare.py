@@ -1,0 +1,144 @@
+"""Build a preprocessed ECG cache (signals.npy + records.parquet + rejected.csv).
+
+  python sweep/prepare.py synthetic --records 1000 --seed 0 --out .cache/data
+  python sweep/prepare.py wfdb --root /data/challenge2021 --exclude-prefix JS --out .cache/data
+  python sweep/prepare.py chapman --root /data/chapman --out .cache/data
+
+The cache lands in OUT/<kind>-<key>/, keyed by the input files, the preprocessing parameters
+and the exclusions: running the same command again reuses it; the last line printed is its
+path. Exit status 1 (with the reason) only when no usable record is left.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+DEFAULT_OUT = Path(".cache") / "data"
+
+
+def _parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    g = common.add_argument_group("cache and preprocessing")
+    g.add_argument("--out", type=Path, default=DEFAULT_OUT,
+                   help=f"cache root; the cache is OUT/<kind>-<key>/ (default: {DEFAULT_OUT})")
+    g.add_argument("--fs", type=int, default=500, help="target sampling rate in Hz (default: 500)")
+    g.add_argument("--length", type=int, default=5000,
+                   help="window length in samples; shorter records are centre-padded (default: 5000)")
+    g.add_argument("--stride", type=int, default=2000,
+                   help="stride in samples between windows of longer records (default: 2000)")
+    g.add_argument("--exclude-prefix", action="append", default=[], metavar="PREFIX",
+                   help="leave out records whose name starts with PREFIX, e.g. JS for the "
+                        "Chapman records inside the Challenge data (repeatable)")
+    g.add_argument("--exclude", action="append", default=[], type=Path, metavar="CACHE_DIR",
+                   help="leave out records or patients that are in this (downstream) cache "
+                        "(repeatable)")
+    g.add_argument("--workers", type=int, default=None,
+                   help="ingest processes (default: all cores)")
+    g.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+    parser = argparse.ArgumentParser(
+        prog="prepare.py",
+        description=__doc__.split("\n\n")[0],
+        epilog=__doc__.split("\n\n", 1)[1],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sub = parser.add_subparsers(dest="source", required=True, metavar="SOURCE")
+
+    syn = sub.add_parser("synthetic", parents=[common],
+                         help="write a synthetic Challenge-layout WFDB tree, then ingest it",
+                         description="Write a synthetic 12-lead corpus as NAME.hea + NAME.mat "
+                                     "(Challenge layout) and ingest it through the WFDB reader.")
+    syn.add_argument("--records", type=int, default=1000, help="number of records (default: 1000)")
+    syn.add_argument("--seed", type=int, default=0, help="generator seed (default: 0)")
+    syn.add_argument("--patient-offset", type=int, default=0,
+                     help="first record/patient number minus one, so that two corpora do not "
+                          "share patients (default: 0)")
+    syn.add_argument("--kind", choices=("pretrain", "downstream"), default="pretrain",
+                     help="pretrain: labels optional; downstream: every record needs a rhythm "
+                          "class and sex (default: pretrain)")
+    syn.add_argument("--tree", type=Path, default=None,
+                     help="where to write the WFDB tree (default: OUT/trees/synthetic-s<SEED>-"
+                          "n<RECORDS>-p<OFFSET>)")
+
+    wf = sub.add_parser("wfdb", parents=[common], help="a pretraining corpus of WFDB/Challenge records",
+                        description="Ingest every NAME.hea (+ .mat or .dat) under the roots as a "
+                                    "pretraining corpus; unknown age/sex/Dx are kept.")
+    wf.add_argument("--root", action="append", required=True, type=Path, metavar="DIR",
+                    help="folder searched recursively for records (repeatable)")
+
+    ch = sub.add_parser("chapman", parents=[common], help="the Chapman-Shaoxing downstream set",
+                        description="Ingest Chapman-Shaoxing, CSV form (Diagnostics.csv + "
+                                    "ECGDataDenoised/) or WFDB form (JS*.hea + .mat).")
+    ch.add_argument("--root", required=True, type=Path, metavar="DIR", help="the dataset folder")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+    from ecgmask.data import ChapmanSource, NoUsableRecords, PreprocessParams, WfdbSource, build_cache
+
+    try:
+        params = PreprocessParams(fs=args.fs, length=args.length, stride=args.stride)
+    except ValueError as err:
+        print(f"prepare.py: error: {err}", file=sys.stderr)
+        return 2
+    for cache in args.exclude:
+        if not (cache / "meta.json").is_file():
+            print(f"prepare.py: error: --exclude {cache} is not a complete cache (no meta.json)",
+                  file=sys.stderr)  # fmt: skip
+            return 2
+
+    if args.source == "synthetic":
+        from ecgmask.data.synthetic import write_synthetic_tree
+
+        if args.records < 1:
+            print("prepare.py: error: --records must be at least 1", file=sys.stderr)
+            return 2
+        tree = args.tree or args.out / "trees" / f"synthetic-s{args.seed}-n{args.records}-p{args.patient_offset}"
+        tree = write_synthetic_tree(tree, args.records, args.seed, patient_offset=args.patient_offset,
+                                    progress=not args.no_progress)  # fmt: skip
+        print(f"synthetic tree: {tree}")
+        source = WfdbSource([tree]) if args.kind == "pretrain" else ChapmanSource(tree)
+    elif args.source == "wfdb":
+        missing = [str(r) for r in args.root if not r.is_dir()]
+        if missing:
+            print(f"prepare.py: error: --root {', '.join(missing)}: not a directory", file=sys.stderr)
+            return 2
+        source = WfdbSource(args.root)
+    else:
+        if not args.root.is_dir():
+            print(f"prepare.py: error: --root {args.root}: not a directory", file=sys.stderr)
+            return 2
+        source = ChapmanSource(args.root)
+
+    try:
+        path = build_cache(
+            source,
+            args.out,
+            params,
+            exclude_prefixes=args.exclude_prefix,
+            exclude_caches=args.exclude,
+            workers=args.workers,
+            progress=not args.no_progress,
+        )
+    except NoUsableRecords as err:
+        print(f"prepare.py: {err}", file=sys.stderr)
+        return 1
+    except (ValueError, FileNotFoundError) as err:  # e.g. an unreadable Diagnostics table
+        print(f"prepare.py: error: {err}", file=sys.stderr)
+        return 2
+    if args.no_progress:  # build_cache printed the summary only with progress on
+        from ecgmask.data import EcgCache, format_summary
+
+        print(format_summary(EcgCache.open(path).meta, path))
+    print(path)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

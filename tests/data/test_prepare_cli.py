@@ -1,0 +1,91 @@
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from ecgmask.data import EcgCache
+
+from .conftest import ecg_like, write_record
+
+REPO = Path(__file__).resolve().parents[2]
+PREPARE = REPO / "sweep" / "prepare.py"
+SMALL = ["--fs", "100", "--length", "500", "--stride", "250", "--workers", "1", "--no-progress"]
+
+
+def load_main():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("prepare_cli", PREPARE)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.main
+
+
+def run(*args):
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    return subprocess.run([sys.executable, str(PREPARE), *map(str, args)], capture_output=True, text=True,
+                          env=env, cwd=REPO, timeout=300)  # fmt: skip
+
+
+def test_help_explains_sources():
+    out = run("--help")
+    assert out.returncode == 0
+    for word in ("synthetic", "wfdb", "chapman", "reuses"):
+        assert word in out.stdout
+    sub = run("wfdb", "--help")
+    for option in ("--root", "--exclude-prefix", "--exclude", "--fs", "--length", "--stride", "--out"):
+        assert option in sub.stdout
+
+
+def test_nothing_usable_exits_nonzero_without_traceback(tmp_path):
+    write_record(tmp_path / "in", "X1", leads=("II", "V5"), signal=ecg_like(np.random.default_rng(0), 1000, 500, 2))
+    out = run("wfdb", "--root", tmp_path / "in", "--out", tmp_path / "c", *SMALL)
+    assert out.returncode == 1
+    assert "nothing usable left" in out.stderr and "fewer than 12 leads" in out.stderr
+    assert "Traceback" not in out.stderr
+
+
+def test_missing_root_is_a_clear_error(tmp_path, capsys):
+    assert load_main()(["wfdb", "--root", str(tmp_path / "nope"), "--out", str(tmp_path)]) == 2
+    assert "not a directory" in capsys.readouterr().err
+
+
+def test_wfdb_real_records_and_reuse(real_records, tmp_path, capsys):
+    main = load_main()
+    args = ["wfdb", "--root", str(real_records), "--out", str(tmp_path), *SMALL]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    path = Path(out.strip().splitlines()[-1])
+    assert "3 found, 1 kept" in out and "fewer than 12 leads" in out
+    cache = EcgCache.open(path)
+    assert cache.meta["fs"] == 100 and cache.signals.shape[1:] == (12, 500)
+    assert main(args) == 0
+    assert Path(capsys.readouterr().out.strip().splitlines()[-1]) == path
+
+
+def test_synthetic_pretrain_and_downstream_with_exclusion(tmp_path, capsys):
+    pytest.importorskip("ecgmask.data.synthetic")
+    main = load_main()
+    args = ["synthetic", "--records", "4", "--seed", "1", "--kind", "downstream", "--out", str(tmp_path), *SMALL]
+    assert main(args) == 0
+    downstream = Path(capsys.readouterr().out.strip().splitlines()[-1])
+    cache = EcgCache.open(downstream)
+    assert cache.meta["kind"] == "downstream" and cache.records.rhythm.notna().all()
+    # the same seed and patients as pretraining data, excluded by the downstream cache
+    assert main(["synthetic", "--records", "6", "--seed", "1", "--out", str(tmp_path),
+                 "--exclude", str(downstream), *SMALL]) == 0  # fmt: skip
+    pretrain = EcgCache.open(Path(capsys.readouterr().out.strip().splitlines()[-1]))
+    assert pretrain.meta["kind"] == "pretrain" and pretrain.meta["n_records"] == 2
+    assert not set(pretrain.records.patient_id) & set(cache.records.patient_id)
+
+
+def test_chapman_csv_cli(tmp_path, capsys):
+    from .test_chapman import chapman_csv_tree
+
+    root = chapman_csv_tree(tmp_path / "chapman", n=5000)
+    assert load_main()(["chapman", "--root", str(root), "--out", str(tmp_path / "c"), *SMALL]) == 0
+    out = capsys.readouterr().out
+    assert "downstream cache" in out and "7 kept" in out and "AFIB 2 (28.6%)" in out
