@@ -39,6 +39,7 @@ from torch import nn
 
 from ecgmask.augment import build, find_advmask
 from ecgmask.checkpoint import save_encoder
+from ecgmask.device import resolve_device
 from ecgmask.losses import nt_xent, soft_binarize, sparsity_penalty
 from ecgmask.models import Projector, ResNet1d18
 from ecgmask.profiles import Profile, get_profile
@@ -107,15 +108,6 @@ class PretrainConfig:
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
-
-
-def resolve_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    device = torch.device(name)
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"PretrainConfig.device={name!r} but CUDA is not available on this machine")
-    return device
 
 
 @contextlib.contextmanager

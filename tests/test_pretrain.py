@@ -8,7 +8,7 @@ import torch
 
 from ecgmask.checkpoint import load_encoder
 from ecgmask.losses import nt_xent
-from ecgmask.pretrain import PretrainConfig, Pretrainer, main, resolve_device
+from ecgmask.pretrain import PretrainConfig, Pretrainer, main
 from ecgmask.profiles import LAPTOP, PAPER
 
 
@@ -92,10 +92,6 @@ def test_config_rejects_bad_values():
         tiny(masker_lr=0.0)
     with pytest.raises(ValueError, match="augmentation"):
         tiny(augmentation="")
-
-
-def test_auto_device_is_cuda_only_when_available():
-    assert resolve_device("auto").type == ("cuda" if torch.cuda.is_available() else "cpu")
 
 
 def test_cache_without_sampling_rate_is_a_clear_error(cache):

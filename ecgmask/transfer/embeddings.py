@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import os
 import uuid
-from contextlib import nullcontext
 from pathlib import Path
 
 import numpy as np
@@ -14,19 +13,9 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from ecgmask.checkpoint import ENCODER_FILE
+from ecgmask.device import autocast, resolve_device
 
 log = logging.getLogger(__name__)
-
-
-def resolve_device(device: str | torch.device = "auto") -> torch.device:
-    if str(device) == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
-
-
-def autocast(device: torch.device):
-    """fp16 autocast on CUDA; nothing on CPU (keeps CPU runs exact and deterministic)."""
-    return torch.autocast("cuda", dtype=torch.float16) if device.type == "cuda" else nullcontext()
 
 
 def embeddings_path(cache_dir: str | os.PathLike, cache) -> Path:

@@ -9,7 +9,7 @@ from torch import nn
 
 from ecgmask.metrics import accuracy, classification_metrics
 from ecgmask.transfer.early_stopping import fit_early_stopping
-from ecgmask.transfer.embeddings import autocast, resolve_device
+from ecgmask.device import autocast, resolve_device
 
 
 class EncoderClassifier(nn.Module):
