@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from torch import nn
 from tqdm.auto import tqdm
 
+from ecgmask.metrics import classification_metrics
+
 
 @dataclass
 class FitResult:
@@ -50,3 +52,17 @@ def fit_early_stopping(
     if best_state is not None:
         model.load_state_dict(best_state)
     return FitResult(val_accuracy=best_acc, best_epoch=best_epoch, epochs_run=epochs_run)
+
+
+def report(fit: FitResult, y_test, test_logits) -> dict:
+    """The probe's result: whole-test-set metrics of the best-validation weights, plus how the
+    fit went."""
+    metrics = classification_metrics(y_test, test_logits)
+    return {
+        "test_accuracy": metrics["accuracy"],
+        "test_balanced_accuracy": metrics["balanced_accuracy"],
+        "test_auc": metrics["auc"],
+        "val_accuracy": fit.val_accuracy,
+        "best_epoch": fit.best_epoch,
+        "epochs_run": fit.epochs_run,
+    }

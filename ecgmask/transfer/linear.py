@@ -7,8 +7,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ecgmask.metrics import accuracy, classification_metrics
-from ecgmask.transfer.early_stopping import fit_early_stopping
+from ecgmask.metrics import accuracy
+from ecgmask.transfer.early_stopping import fit_early_stopping, report
 from ecgmask.device import resolve_device
 
 
@@ -80,12 +80,4 @@ def linear_probe(
         head, train_epoch=train_epoch, val_accuracy=val_accuracy, epochs=epochs, patience=patience,
         progress=progress, desc="linear probe",
     )
-    metrics = classification_metrics(labels[test].cpu().numpy(), logits(test))
-    return {
-        "test_accuracy": metrics["accuracy"],
-        "test_balanced_accuracy": metrics["balanced_accuracy"],
-        "test_auc": metrics["auc"],
-        "val_accuracy": fit.val_accuracy,
-        "best_epoch": fit.best_epoch,
-        "epochs_run": fit.epochs_run,
-    }
+    return report(fit, labels[test].cpu().numpy(), logits(test))
