@@ -1,0 +1,14 @@
+"""Ray Tune function trainables: thin wrappers around `ecgmask.pretrain` and `ecgmask.transfer`.
+
+- `pretrain_trainable`: one pretraining run, checkpointed and resumable;
+- `probe_trainable`: one transfer run of a published encoder (or none: scratch, random);
+- `search_trainable`: pretraining with a probe after every epoch (for searched spaces);
+- `resources.decide`: what one trial asks of the cluster.
+"""
+
+from trainables.context import TrialContext
+from trainables.pretrain import pretrain_trainable
+from trainables.probe import probe_trainable
+from trainables.search import search_trainable
+
+__all__ = ["TrialContext", "pretrain_trainable", "probe_trainable", "search_trainable"]

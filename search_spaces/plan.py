@@ -1,0 +1,182 @@
+"""SweepPlan: the trials of one sweep, as plain configs (what `plan(profile)` returns).
+
+A grid space lists its pretraining trials and its probe trials. Every trial has a `key`
+unique in its stage (it names its files in the sweep directory and lets `--resume` match it);
+a probe names the pretraining trial whose encoder it reads (`pretrain_key`, None for
+`scratch` and `random`). A search space (`tune`) lists no trials but a `SearchSpec`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+DEFAULT_SEEDS = (1, 10, 42)  # the reference code's seeds (method.md)
+TASKS = ("arrhythmia", "sex")
+TABLE1_FRACTIONS = (1.0, 0.1, 0.01)
+NO_PRETRAINING_MODES = ("scratch", "random")
+# keys of a probe config that are labels, not ProbeConfig fields
+PROBE_LABELS = ("key", "row", "augmentation", "pretrain_key", "checkpoint")
+PRETRAIN_LABELS = ("key", "row")
+
+
+def slug(text: str) -> str:
+    """A file-name-safe form of a label: `advmask(N=3)` -> `advmask_N3`."""
+    text = text.replace("+", "_plus_").replace("=", "")
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("_")
+
+
+@dataclass(frozen=True)
+class Row:
+    """One row of a results table: an augmentation pretrained with some parameters, or a
+    baseline without pretraining (mode `scratch` or `random`)."""
+
+    name: str
+    augmentation: str = "none"
+    mode: str = "linear"
+    params: dict = field(default_factory=dict)  # PretrainConfig overrides (n_masks, alpha, ...)
+
+    @property
+    def pretrained(self) -> bool:
+        return self.mode not in NO_PRETRAINING_MODES
+
+
+@dataclass(frozen=True)
+class SearchSpec:
+    """A searched space (Optuna + ASHA): one trainable pretrains and probes each sample."""
+
+    param_space: dict  # name -> ray.tune distribution
+    fixed: dict  # constant config: augmentation, task, fraction, mode, seed, ...
+    metric: str
+    mode: str
+    num_samples: int
+    max_concurrent: int
+    grace_period: int = 1
+    reduction_factor: int = 2
+
+
+@dataclass
+class SweepPlan:
+    space: str
+    profile: str
+    pretrain: list[dict] = field(default_factory=list)
+    probe: list[dict] = field(default_factory=list)
+    search: SearchSpec | None = None
+    description: str = ""
+
+    def __post_init__(self):
+        self.validate()
+
+    def validate(self) -> None:
+        for stage, trials in (("pretrain", self.pretrain), ("probe", self.probe)):
+            keys = [t.get("key") for t in trials]
+            if any(not k for k in keys):
+                raise ValueError(f"space {self.space!r}: a {stage} trial has no key")
+            dup = sorted({k for k in keys if keys.count(k) > 1})
+            if dup:
+                raise ValueError(f"space {self.space!r}: duplicate {stage} keys {dup}")
+        pretrain_keys = {t["key"] for t in self.pretrain}
+        for t in self.probe:
+            ref = t.get("pretrain_key")
+            if t.get("mode") in NO_PRETRAINING_MODES:
+                if ref is not None:
+                    raise ValueError(f"space {self.space!r}: probe {t['key']} ({t['mode']}) must not name a pretraining trial")
+            elif ref not in pretrain_keys:
+                raise ValueError(f"space {self.space!r}: probe {t['key']} reads pretraining trial {ref!r}, which the plan lacks")
+
+    def select(
+        self,
+        *,
+        rows: list[str] | None = None,
+        tasks: list[str] | None = None,
+        fractions: list[float] | None = None,
+    ) -> "SweepPlan":
+        """A smaller plan (for quick runs and tests): only these rows / tasks / fractions."""
+        if rows is not None:
+            unknown = sorted(set(rows) - {t["row"] for t in self.pretrain + self.probe})
+            if unknown:
+                raise ValueError(f"space {self.space!r} has no row(s) {unknown}")
+        if tasks is not None:
+            unknown = sorted(set(tasks) - {t["task"] for t in self.probe})
+            if unknown:
+                raise ValueError(f"space {self.space!r} has no task(s) {unknown}")
+        if fractions is not None:
+            unknown = sorted({float(f) for f in fractions} - {float(t["fraction"]) for t in self.probe})
+            if unknown:
+                raise ValueError(f"space {self.space!r} has no fraction(s) {unknown}")
+
+        def keep(t: dict) -> bool:
+            return (
+                (rows is None or t["row"] in rows)
+                and (tasks is None or "task" not in t or t["task"] in tasks)
+                and (fractions is None or "fraction" not in t or float(t["fraction"]) in {float(f) for f in fractions})
+            )
+
+        probe = [t for t in self.probe if keep(t)]
+        used = {t["pretrain_key"] for t in probe if t.get("pretrain_key")}
+        pretrain = [t for t in self.pretrain if keep(t) and (t["key"] in used or not probe)]
+        return SweepPlan(self.space, self.profile, pretrain, probe, self.search, self.description)
+
+    def summary(self) -> dict:
+        return {
+            "space": self.space,
+            "profile": self.profile,
+            "pretrain_trials": len(self.pretrain),
+            "probe_trials": len(self.probe),
+            "search_samples": self.search.num_samples if self.search else 0,
+        }
+
+    def to_json(self) -> dict:
+        out = {**self.summary(), "description": self.description, "pretrain": self.pretrain, "probe": self.probe}
+        if self.search is not None:
+            spec = asdict(self.search)
+            spec["param_space"] = {k: repr(v) for k, v in self.search.param_space.items()}
+            out["search"] = spec
+        return out
+
+
+def pretrain_key(row: Row, seed: int) -> str:
+    return f"{slug(row.name)}-s{seed}"
+
+
+def grid_plan(
+    *,
+    space: str,
+    profile: str,
+    rows: list[Row],
+    seeds: tuple[int, ...] = DEFAULT_SEEDS,
+    tasks: tuple[str, ...] = TASKS,
+    fractions: tuple[float, ...] = TABLE1_FRACTIONS,
+    description: str = "",
+) -> SweepPlan:
+    """Rows x seeds pretraining trials; rows x seeds x tasks x fractions probes. The probe of
+    seed s reads the encoder pretrained with seed s."""
+    names = [r.name for r in rows]
+    if len(set(names)) != len(names):
+        raise ValueError(f"space {space!r}: duplicate row names {names}")
+    if not seeds:
+        raise ValueError(f"space {space!r}: no seeds")
+    pretrain: list[dict[str, Any]] = []
+    probe: list[dict[str, Any]] = []
+    for row in rows:
+        for seed in seeds:
+            pkey = pretrain_key(row, seed) if row.pretrained else None
+            if row.pretrained:
+                pretrain.append({"key": pkey, "row": row.name, "augmentation": row.augmentation, "seed": int(seed), **row.params})
+            for task in tasks:
+                for fraction in fractions:
+                    probe.append(
+                        {
+                            "key": f"{slug(row.name)}-s{seed}-{task}-f{float(fraction):g}",
+                            "row": row.name,
+                            "augmentation": row.augmentation,
+                            "task": task,
+                            "fraction": float(fraction),
+                            "seed": int(seed),
+                            "mode": row.mode,
+                            "pretrain_key": pkey,
+                            **row.params,
+                        }
+                    )
+    return SweepPlan(space, profile, pretrain, probe, None, description)

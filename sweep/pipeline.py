@@ -1,0 +1,250 @@
+"""The sweep pipeline: pretraining trials, then the probes of their encoders (or a search).
+
+`<sweep>/pretrain` and `<sweep>/probe` are ordinary Tune experiments (one trial per plan
+entry, given as `points_to_evaluate` so every trial's config is the plan's, flat); a searched
+space runs in `<sweep>/tune`. `resume=True` restores each experiment with
+`tune.Tuner.restore(..., resume_errored=True)`: finished trials are kept, interrupted and
+failed ones run again (from their last checkpoint). The trainables' done records cover the
+window in which a trial finished but Tune had not yet saved that: such a trial reports its
+stored result instead of working again.
+"""
+
+from __future__ import annotations
+
+import os
+import traceback
+from dataclasses import dataclass, field
+
+from ray import tune
+from ray.tune.search.basic_variant import BasicVariantGenerator
+
+from search_spaces.plan import SweepPlan
+from trainables import store
+from trainables.context import TrialContext
+from trainables.pretrain import pretrain_trainable
+from trainables.probe import probe_trainable
+from trainables.resources import TrialResources
+from trainables.search import search_trainable
+
+# a snapshot of the experiment after every pretraining checkpoint is what we want (resume
+# sees the newest checkpoints), not a problem to warn about
+os.environ.setdefault("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", "0")
+
+# per-trial JSON and CSV results are what analysis reads; TensorBoard event files would only
+# add work to every one of hundreds of short trials
+os.environ.setdefault("TUNE_DISABLE_AUTO_CALLBACK_LOGGERS", "1")
+
+MAX_FAILURES = 2  # a trial whose worker dies is restarted (from its checkpoint) twice
+
+
+class SweepError(RuntimeError):
+    """The sweep cannot start (bad storage, a plan that does not match the one on disk...)."""
+
+
+@dataclass
+class StageOutcome:
+    stage: str
+    path: str
+    total: int = 0
+    finished: int = 0
+    failed: dict = field(default_factory=dict)  # key -> first line of the error
+    best: dict | None = None  # searched stage: best config and metric
+
+
+@dataclass
+class SweepOutcome:
+    sweep_dir: str
+    stages: list[StageOutcome] = field(default_factory=list)
+
+    @property
+    def failed(self) -> dict:
+        return {f"{s.stage}/{k}": v for s in self.stages for k, v in s.failed.items()}
+
+
+def sweep_dir_of(storage: str, name: str) -> str:
+    storage = str(storage)
+    if not store.is_uri(storage):
+        storage = os.path.abspath(storage)
+    return store.join(storage, name)
+
+
+def write_plan(plan: SweepPlan, sweep_dir: str, info: dict, *, resume: bool) -> None:
+    """plan.json: the space, profile, data paths and every trial. On resume the stored plan
+    must list the same trials."""
+    path = store.join(sweep_dir, "plan.json")
+    body = {**plan.to_json(), **info}
+    old = store.read_json(path)
+    if old is not None:
+        if not resume:
+            raise SweepError(f"{sweep_dir}: a sweep already exists here; pass --resume to continue it or choose another --name")
+        for stage in ("pretrain", "probe"):
+            if [t["key"] for t in old.get(stage, [])] != [t["key"] for t in body[stage]]:
+                raise SweepError(f"{path}: the stored plan's {stage} trials differ from this command's; resume with the same options")
+        if old.get("data") != body.get("data"):
+            raise SweepError(f"{path}: the stored sweep used data {old.get('data')}, this command {body.get('data')}")
+    store.write_json(path, body)
+
+
+def _run_config(name: str, sweep_dir: str, *, checkpoints: bool, verbose: int) -> tune.RunConfig:
+    checkpoint_config = (
+        # keeps the best checkpoint by training NT-Xent; Tune always keeps the latest too
+        tune.CheckpointConfig(num_to_keep=1, checkpoint_score_attribute="nt_xent", checkpoint_score_order="min")
+        if checkpoints
+        else None
+    )
+    from ray.tune.logger import CSVLoggerCallback, JsonLoggerCallback
+
+    return tune.RunConfig(
+        name=name,
+        callbacks=[JsonLoggerCallback(), CSVLoggerCallback()],
+        storage_path=sweep_dir,
+        failure_config=tune.FailureConfig(max_failures=MAX_FAILURES),
+        checkpoint_config=checkpoint_config,
+        verbose=verbose,
+    )
+
+
+def _points(configs: list[dict]) -> tuple[dict, list[dict]]:
+    """Each plan entry becomes exactly one trial with exactly its (flat) config: the entries
+    are Tune's `points_to_evaluate`, over a space that admits each key's planned values."""
+    names = sorted({k for c in configs for k in c})
+    points = [{k: c.get(k) for k in names} for c in configs]
+    space = {}
+    for name in names:
+        values = []
+        for p in points:
+            if p[name] not in values:
+                values.append(p[name])
+        space[name] = tune.choice(values)
+    return space, points
+
+
+def _tuner(trainable, configs: list[dict], *, stage: str, sweep_dir: str, max_concurrent: int, resume: bool, checkpoints: bool, verbose: int):
+    path = store.join(sweep_dir, stage)
+    if resume and tune.Tuner.can_restore(path):
+        return tune.Tuner.restore(path, trainable=trainable, resume_errored=True)
+    # first run, or a driver killed before Tune first saved this experiment: start it afresh
+    # (trials that had finished report their done records without working again)
+    param_space, points = _points(configs)
+    return tune.Tuner(
+        trainable,
+        param_space=param_space,
+        tune_config=tune.TuneConfig(
+            search_alg=BasicVariantGenerator(points_to_evaluate=points, max_concurrent=max_concurrent),
+            num_samples=len(points),
+            reuse_actors=True,
+        ),
+        run_config=_run_config(stage, sweep_dir, checkpoints=checkpoints, verbose=verbose),
+    )
+
+
+def _error_line(result) -> str:
+    err = result.error
+    if err is None:
+        return ""
+    text = str(getattr(err, "cause", None) or err)
+    lines = [ln.strip() for ln in text.strip().splitlines() if ln.strip()]
+    # the last line of a remote traceback names the exception and its message
+    return lines[-1] if lines else type(err).__name__
+
+
+def _outcome(stage: str, path: str, results, expected: list[str] | None) -> StageOutcome:
+    out = StageOutcome(stage=stage, path=path, total=len(results))
+    seen = set()
+    for result in results:
+        key = (result.config or {}).get("key") or result.path
+        seen.add(key)
+        if result.error is not None:
+            out.failed[key] = _error_line(result)
+        else:
+            out.finished += 1
+    for key in expected or []:
+        if key not in seen:
+            out.failed[key] = "no result (trial never ran)"
+    return out
+
+
+def run_stage(stage: str, fn, configs: list[dict], *, context: TrialContext, resources: TrialResources, max_concurrent: int, resume: bool, verbose: int = 1, core=None) -> StageOutcome:
+    params = {"context": context} if core is None else {"context": context, "core": core}
+    trainable = tune.with_resources(tune.with_parameters(fn, **params), resources.as_tune())
+    tuner = _tuner(
+        trainable,
+        configs,
+        stage=stage,
+        sweep_dir=context.sweep_dir,
+        max_concurrent=max_concurrent,
+        resume=resume,
+        checkpoints=stage == "pretrain",
+        verbose=verbose,
+    )
+    results = tuner.fit()
+    return _outcome(stage, store.join(context.sweep_dir, stage), results, [c["key"] for c in configs])
+
+
+def probe_configs(plan: SweepPlan, sweep_dir: str) -> list[dict]:
+    """The plan's probes, each with the path of the encoder it reads."""
+    out = []
+    for config in plan.probe:
+        config = dict(config)
+        if config.get("pretrain_key"):
+            config["checkpoint"] = store.encoder_dir(sweep_dir, config["pretrain_key"])
+        out.append(config)
+    return out
+
+
+def run_search(plan: SweepPlan, *, context: TrialContext, resources: TrialResources, max_concurrent: int, resume: bool, verbose: int = 1, core=None) -> StageOutcome:
+    from ray.tune.schedulers import ASHAScheduler
+    from ray.tune.search import ConcurrencyLimiter
+    from ray.tune.search.optuna import OptunaSearch
+
+    spec = plan.search
+    params = {"context": context} if core is None else {"context": context, "core": core}
+    trainable = tune.with_resources(tune.with_parameters(search_trainable, **params), resources.as_tune())
+    path = store.join(context.sweep_dir, "tune")
+    if resume and tune.Tuner.can_restore(path):
+        tuner = tune.Tuner.restore(path, trainable=trainable, resume_errored=True)
+    else:
+        seed = int(spec.fixed.get("seed", 0))
+        tuner = tune.Tuner(
+            trainable,
+            param_space={**spec.param_space, **spec.fixed, "key": "search"},
+            tune_config=tune.TuneConfig(
+                metric=spec.metric,
+                mode=spec.mode,
+                search_alg=ConcurrencyLimiter(OptunaSearch(seed=seed), max_concurrent=min(spec.max_concurrent, max_concurrent)),
+                scheduler=ASHAScheduler(
+                    max_t=context.resolved_profile().epochs,
+                    grace_period=spec.grace_period,
+                    reduction_factor=spec.reduction_factor,
+                ),
+                num_samples=spec.num_samples,
+                reuse_actors=True,
+            ),
+            run_config=_run_config("tune", context.sweep_dir, checkpoints=False, verbose=verbose),
+        )
+    results = tuner.fit()
+    out = _outcome("tune", path, results, None)
+    try:
+        best = results.get_best_result(metric=spec.metric, mode=spec.mode, scope="all")
+        out.best = {"config": {k: best.config[k] for k in spec.param_space}, spec.metric: best.metrics.get(spec.metric)}
+    except (RuntimeError, KeyError):
+        traceback.print_exc()
+    return out
+
+
+def run_sweep(plan: SweepPlan, *, context: TrialContext, resources: TrialResources, max_concurrent: int, resume: bool = False, info: dict | None = None, verbose: int = 1, core=None) -> SweepOutcome:
+    """Runs every stage of the plan; returns what finished and what failed (never raises for a
+    failed trial)."""
+    write_plan(plan, context.sweep_dir, {"data": context.data, "profile_overrides": context.profile_overrides, **(info or {})}, resume=resume)
+    if resume:
+        store.clear_failures(context.sweep_dir)
+    outcome = SweepOutcome(context.sweep_dir)
+    common = dict(context=context, resources=resources, max_concurrent=max_concurrent, resume=resume, verbose=verbose, core=core)
+    if plan.search is not None:
+        outcome.stages.append(run_search(plan, **common))
+        return outcome
+    if plan.pretrain:
+        outcome.stages.append(run_stage("pretrain", pretrain_trainable, plan.pretrain, **common))
+    if plan.probe:
+        outcome.stages.append(run_stage("probe", probe_trainable, probe_configs(plan, context.sweep_dir), **common))
+    return outcome

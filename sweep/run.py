@@ -1,0 +1,236 @@
+"""Run a search space of the study as a Ray Tune sweep: pretraining, then probing.
+
+    python sweep/run.py --space augmentations                 # laptop profile, synthetic data, local Ray
+    python sweep/run.py --space augmentations --dry-run       # what would run, and how much at once
+    python sweep/run.py --space augmentations --resume        # continue an interrupted sweep
+    python sweep/run.py --space masks --profile paper --address auto --storage s3://bucket/sweeps \\
+        --data /mnt/data/pretrain-xxxx /mnt/data/downstream-yyyy
+
+Results go to <storage>/<name>/ (plan.json, pretrain/, probe/ Tune experiments); the command
+ends with the analysis command to run next.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:  # `python sweep/run.py` from a checkout
+    sys.path.insert(0, str(ROOT))
+
+from ecgmask.profiles import PROFILES, get_profile  # noqa: E402
+from search_spaces import get_space, names  # noqa: E402
+from search_spaces.plan import DEFAULT_SEEDS  # noqa: E402
+
+
+def _space_help() -> str:
+    lines = []
+    for name in names():
+        lines.append(f"  {name}: {get_space(name).describe()}")
+    return "\n".join(lines)
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="sweep/run.py",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="spaces (modules in search_spaces/):\n" + _space_help(),
+    )
+    parser.add_argument("--space", required=True, choices=names(), help="the search space to run")
+    parser.add_argument("--profile", default="laptop", choices=sorted(PROFILES), help="sizes: laptop (minutes on 2 cores) or paper (the method's own) [laptop]")
+    parser.add_argument(
+        "--data",
+        nargs=2,
+        metavar=("PRETRAIN_CACHE", "DOWNSTREAM_CACHE"),
+        help="cache directories (from sweep/prepare.py), on a path every node can see "
+        "[default: the synthetic study, built on first use under ./.cache/ecgmask/<profile>]",
+    )
+    parser.add_argument("--storage", default="./results", help="where sweeps are written: a local path, an NFS mount or s3://bucket/prefix [./results]")
+    parser.add_argument("--name", help="the sweep's name, a folder under --storage [<space>-<profile>-<date-time>; with --resume the latest]")
+    parser.add_argument(
+        "--address",
+        default=os.environ.get("RAY_ADDRESS"),
+        help="a running Ray cluster (auto, host:6379, ray://host:10001) [RAY_ADDRESS, else start a local one]",
+    )
+    parser.add_argument("--auth-mode", choices=("disabled", "token"), help="RAY_AUTH_MODE [the environment's; disabled for a local cluster]")
+    parser.add_argument("--num-cpus", type=int, help="CPUs of the local cluster [all]")
+    parser.add_argument("--gpus-per-trial", type=float, help="GPU fraction per trial [0.25 when the cluster has GPUs, else 0]")
+    parser.add_argument("--cpus-per-trial", type=float, help="CPUs per trial (torch threads) [1; with GPUs the trial's share of a node]")
+    parser.add_argument("--max-concurrent", type=int, help="at most this many trials at once [as many as fit]")
+    parser.add_argument("--seeds", default=",".join(map(str, DEFAULT_SEEDS)), help=f"comma-separated seeds [{','.join(map(str, DEFAULT_SEEDS))}]")
+    parser.add_argument("--rows", help="only these rows, comma-separated (e.g. scratch,advmask)")
+    parser.add_argument("--tasks", help="only these tasks, comma-separated (arrhythmia,sex)")
+    parser.add_argument("--fractions", help="only these label fractions, comma-separated")
+    parser.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE", help="override a profile field, e.g. --set epochs=1 (repeatable)")
+    parser.add_argument("--checkpoint-every", type=int, default=1, help="pretraining checkpoints every k epochs (and the last) [1]")
+    parser.add_argument("--resume", action="store_true", help="continue the interrupted sweep of this --storage/--name: finished trials are not run again")
+    parser.add_argument("--dry-run", action="store_true", help="print the plan, the resources per trial and how many trials run at once, then stop")
+    parser.add_argument("--quiet", action="store_true", help="no Tune progress table")
+    return parser.parse_args(argv)
+
+
+def profile_overrides(profile, pairs: list[str]) -> dict:
+    """--set FIELD=VALUE pairs, cast to the type of the profile's field."""
+    fields = {f.name for f in dataclasses.fields(profile)} - {"name"}
+    out = {}
+    for pair in pairs:
+        name, sep, text = pair.partition("=")
+        if not sep or name not in fields:
+            raise SystemExit(f"--set {pair!r}: expected FIELD=VALUE with FIELD one of {sorted(fields)}")
+        current = getattr(profile, name)
+        if text.lower() == "none":
+            out[name] = None
+        elif isinstance(current, bool):
+            out[name] = text.lower() in ("1", "true", "yes")
+        elif isinstance(current, int) or (current is None and text.lstrip("-").isdigit()):
+            out[name] = int(text)
+        elif isinstance(current, float):
+            out[name] = float(text)
+        else:
+            out[name] = text
+    return out
+
+
+def _csv(text: str | None, cast=str) -> list | None:
+    return None if text is None else [cast(t.strip()) for t in text.split(",") if t.strip()]
+
+
+def resolve_data(args, profile) -> dict:
+    if args.data:
+        data = {"pretrain": os.path.abspath(args.data[0]), "downstream": os.path.abspath(args.data[1])}
+        for kind, path in data.items():
+            if not os.path.isdir(path):
+                raise SystemExit(f"--data: {path}: no such cache directory ({kind}; build it with sweep/prepare.py)")
+        return data
+    from ecgmask.data import default_study
+
+    root = (ROOT / ".cache" / "ecgmask" / profile.name).resolve()
+    print(f"data: the synthetic study under {root} (built on first use)", flush=True)
+    study = default_study(root, profile)
+    return {"pretrain": str(Path(study["pretrain"]).resolve()), "downstream": str(Path(study["downstream"]).resolve())}
+
+
+def print_table1(sweep_dir: str) -> None:
+    """Table 1 from analysis/make_table1.py when it exists."""
+    if not (ROOT / "analysis" / "make_table1.py").is_file():
+        return
+    try:
+        from analysis import make_table1
+    except ImportError as err:
+        print(f"(analysis/make_table1.py could not be imported: {err})")
+        return
+    try:
+        render = getattr(make_table1, "render_table1", None)
+        if callable(render):
+            print(render([str(sweep_dir)]))
+        else:
+            make_table1.main(["--sweep", str(sweep_dir)])
+    except Exception as err:  # the sweep's results stay valid; say why there is no table
+        print(f"(no Table 1: analysis/make_table1.py failed: {type(err).__name__}: {err})")
+
+
+def default_name(storage: str, prefix: str, *, resume: bool) -> str:
+    """A new sweep is `<space>-<profile>-<time>`; --resume without --name continues the latest."""
+    from trainables import store
+
+    if resume:
+        earlier = [n for n in store.list_names(storage) if n.startswith(prefix + "-") and store.exists(store.join(storage, n, "plan.json"))]
+        if not earlier:
+            raise SystemExit(f"--resume: no {prefix}-* sweep under {storage} (pass --name)")
+        return max(earlier)
+    return f"{prefix}-{time.strftime('%Y%m%d-%H%M%S')}"
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    profile = get_profile(args.profile)
+    overrides = profile_overrides(profile, args.set)
+    profile = profile.with_overrides(**overrides) if overrides else profile
+    seeds = tuple(_csv(args.seeds, int) or ())
+    if not seeds:
+        raise SystemExit("--seeds: give at least one seed")
+    plan = get_space(args.space).plan(args.profile, seeds)
+    try:
+        if plan.search is None:
+            plan = plan.select(rows=_csv(args.rows), tasks=_csv(args.tasks), fractions=_csv(args.fractions, float))
+    except ValueError as err:
+        raise SystemExit(str(err)) from None
+
+    from sweep.pipeline import SweepError, run_sweep, sweep_dir_of
+    from sweep.ray_session import connect
+    from trainables.context import TrialContext
+    from trainables.resources import ResourceError, concurrency, decide
+
+    name = args.name or default_name(args.storage, f"{args.space}-{profile.name}", resume=args.resume)
+    sweep_dir = sweep_dir_of(args.storage, name)
+    cluster = connect(args.address, auth_mode=args.auth_mode, num_cpus=args.num_cpus)
+    import ray
+
+    nodes = ray.nodes()
+    try:
+        resources = decide(cluster, nodes=nodes, gpus_per_trial=args.gpus_per_trial, cpus_per_trial=args.cpus_per_trial)
+    except ResourceError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    at_once = concurrency(cluster, resources, nodes=nodes, max_concurrent=args.max_concurrent)
+    summary = plan.summary()
+    print(f"sweep {name!r}: space {args.space}, profile {profile.name}" + (f" (overrides {overrides})" if overrides else ""))
+    if plan.search is None:
+        print(f"  pretraining trials: {summary['pretrain_trials']}")
+        print(f"  probing trials:     {summary['probe_trials']}")
+    else:
+        print(f"  searched trials:    {summary['search_samples']} (Optuna + ASHA, at most {plan.search.max_concurrent} at once)")
+    print(f"  resources per trial: {resources.describe()}")
+    print(f"  cluster: {cluster.get('CPU', 0):g} CPU, {cluster.get('GPU', 0):g} GPU -> {at_once} trials at once (on the nodes up now)")
+    print(f"  results: {sweep_dir}")
+    if args.dry_run:
+        return 0
+
+    data = resolve_data(args, profile)
+    context = TrialContext(
+        sweep_dir=sweep_dir,
+        profile=args.profile,
+        data=data,
+        cpus=resources.cpus,
+        profile_overrides=overrides,
+        checkpoint_every=args.checkpoint_every,
+    )
+    try:
+        outcome = run_sweep(
+            plan,
+            context=context,
+            resources=resources,
+            # None: as many as fit, and on an autoscaling cluster pending trials let it grow
+            max_concurrent=args.max_concurrent or 0,
+            resume=args.resume,
+            info={"name": name, "resources": dataclasses.asdict(resources), "seeds": list(seeds)},
+            verbose=0 if args.quiet else 1,
+        )
+    except SweepError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+
+    print()
+    for stage in outcome.stages:
+        print(f"{stage.stage}: {stage.finished}/{stage.total} trials finished, {len(stage.failed)} failed ({stage.path})")
+        if stage.best:
+            print(f"  best: {stage.best}")
+    if outcome.failed:
+        print("failed trials:")
+        for key, error in sorted(outcome.failed.items()):
+            print(f"  {key}: {error}")
+    print(f"\nresults: {sweep_dir}")
+    if plan.search is None:
+        print(f"next:    python analysis/make_table1.py --sweep {sweep_dir}")
+        print_table1(sweep_dir)
+    return 1 if outcome.failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,55 @@
+"""A tiny sweep on the stand-in core, run as its own process by test_kill_resume.py:
+`python kill_resume_driver.py SWEEP_STORAGE MARKER [--resume]`. Uses the same
+`sweep.pipeline.run_sweep` as sweep/run.py, with a fresh local Ray cluster."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parents[1]
+sys.path.insert(0, str(ROOT))
+
+from search_spaces.plan import Row, grid_plan  # noqa: E402
+
+
+def plan(marker: str):
+    pre = {"marker": marker, "epoch_seconds": 0.5, "probe_marker": marker, "probe_seconds": 0.5}
+    rows = [
+        Row("scratch", mode="scratch", params={"probe_marker": marker, "probe_seconds": 0.5}),
+        Row("mask", augmentation="mask", params=pre),
+        Row("shift", augmentation="shift", params=pre),
+    ]
+    return grid_plan(space="killtest", profile="laptop", rows=rows, seeds=(1, 2), tasks=("sex",), fractions=(1.0, 0.1))
+
+
+def main() -> int:
+    storage, marker = sys.argv[1], sys.argv[2]
+    resume = "--resume" in sys.argv
+    spec = importlib.util.spec_from_file_location("ecgmask_standin_core", ROOT / "tests" / "standin_core.py")
+    core = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = core
+    spec.loader.exec_module(core)
+    import ray
+    import ray.cloudpickle
+
+    ray.cloudpickle.register_pickle_by_value(core)
+    from sweep.pipeline import run_sweep
+    from sweep.ray_session import connect
+    from trainables.context import TrialContext
+    from trainables.resources import TrialResources
+
+    data = {"pretrain": core.make_cache(Path(storage) / "data-pre"), "downstream": core.make_cache(Path(storage) / "data-down")}
+    context = TrialContext(sweep_dir=os.path.join(storage, "kill"), profile="laptop", data=data, cpus=1, profile_overrides={"epochs": 3})
+    connect(None, num_cpus=2)
+    out = run_sweep(plan(marker), context=context, resources=TrialResources(1, 0), max_concurrent=2, resume=resume, core=core, verbose=0)
+    ray.shutdown()
+    print("FAILED", out.failed)
+    return 1 if out.failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,75 @@
+"""Probe trainable: one transfer run (task, labelled fraction, seed, mode) of one encoder.
+
+The encoder is the final one a pretraining trial published to `<sweep>/encoders/<key>/`
+(`scratch` and `random` need none). The probes of one encoder share its embeddings:
+`ecgmask.transfer` stores them once, on disk, next to the encoder. Reports the final metrics
+once, with the config's labels; the result is also kept in `<sweep>/done/probe/<key>.json`
+so that a trial started again after a driver crash does not redo the work.
+"""
+
+from __future__ import annotations
+
+import math
+
+from ray import tune
+
+from search_spaces.plan import NO_PRETRAINING_MODES
+from trainables import store
+from trainables.context import TrialContext, open_cache, real_core
+from trainables.pretrain import planned
+
+STAGE = "probe"
+LABELS = ("key", "row", "augmentation", "task", "fraction", "seed", "mode")
+PROBE_PREFIX = "probe_"  # config keys probe_<field> override ProbeConfig fields (probe_lr, ...)
+
+
+def probe_fields(config: dict) -> dict:
+    """ProbeConfig arguments: the run's identity plus any `probe_<field>` overrides. Every other
+    key of the config (n_masks, alpha, ...) labels the pretraining it reads."""
+    missing = [k for k in ("task", "fraction", "seed", "mode") if k not in config]
+    if missing:
+        raise ValueError(f"probe trial {config.get('key')!r}: config lacks {missing}")
+    fields = {k: config[k] for k in ("task", "fraction", "seed", "mode")}
+    fields.update({k[len(PROBE_PREFIX) :]: v for k, v in config.items() if k.startswith(PROBE_PREFIX)})
+    return fields
+
+
+def encoder_for(config: dict, context: TrialContext) -> str | None:
+    """The local encoder directory a probe reads (None for scratch / random); a clear error
+    when its pretraining did not finish."""
+    key = config["key"]
+    if config["mode"] in NO_PRETRAINING_MODES:
+        return None
+    pretrain_key = config.get("pretrain_key")
+    if not pretrain_key:
+        raise ValueError(f"probe trial {key!r}: mode {config['mode']!r} needs a pretrain_key")
+    path = config.get("checkpoint") or store.encoder_dir(context.sweep_dir, pretrain_key)
+    if store.read_json(store.done_path(context.sweep_dir, "pretrain", pretrain_key)) is None:
+        raise store.MissingInput(f"probe trial {key!r}: pretraining trial {pretrain_key!r} did not finish (no encoder at {path})")
+    return store.localize_dir(path)
+
+
+def probe_trainable(config: dict, *, context: TrialContext, core=None) -> None:
+    config = planned(config)
+    store.run_recording_failures(context.sweep_dir, STAGE, config["key"], _probe, config, context, core or real_core())
+
+
+def _probe(config: dict, context: TrialContext, core) -> None:
+    key = config["key"]
+    done = store.read_json(store.done_path(context.sweep_dir, STAGE, key))
+    if done is not None:
+        tune.report(done["result"])
+        return
+    context.set_threads()
+    probe_config = core.ProbeConfig.from_profile(context.resolved_profile(), **probe_fields(config))
+    checkpoint = encoder_for(config, context)
+    store.record_start(context.sweep_dir, STAGE, key)
+    cache = open_cache(core, context.data["downstream"])
+    metrics = core.run_probe(probe_config, cache, checkpoint)
+    metrics = {k: (v.item() if hasattr(v, "item") else v) for k, v in metrics.items()}
+    for name in ("test_accuracy", "val_accuracy"):
+        if name in metrics and not math.isfinite(float(metrics[name])):
+            raise FloatingPointError(f"probe trial {key}: {name} is {metrics[name]}")
+    result = {**metrics, **{k: config[k] for k in LABELS if k in config}}
+    store.write_json(store.done_path(context.sweep_dir, STAGE, key), {"result": result})
+    tune.report(result)
