@@ -160,13 +160,15 @@ def compute_masks(advmask, x) -> np.ndarray:
 
 
 def find_advmask_checkpoint(sweep: str | os.PathLike) -> Path:
-    """The first (by name) published encoder of an advmask pretraining run in `<sweep>/encoders/`."""
+    """A published encoder of an advmask pretraining run in `<sweep>/encoders/`: plain advmask
+    rows first (the paper's mask figure), then compositions, by name."""
     import torch
 
     from ecgmask.pretrain import STATE_FILE
 
     root = Path(sweep) / "encoders"
-    for directory in sorted(p for p in root.glob("*") if (p / STATE_FILE).is_file()):
+    candidates = [p for p in root.glob("*") if (p / STATE_FILE).is_file()]
+    for directory in sorted(candidates, key=lambda p: (not p.name.startswith("advmask-"), p.name)):
         state = torch.load(directory / STATE_FILE, map_location="cpu", weights_only=False)
         if "masker" in state:
             return directory

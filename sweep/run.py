@@ -116,23 +116,29 @@ def resolve_data(args, profile) -> dict:
     return {"pretrain": str(Path(study["pretrain"]).resolve()), "downstream": str(Path(study["downstream"]).resolve())}
 
 
-def print_table1(sweep_dir: str) -> None:
-    """Table 1 from analysis/make_table1.py when it exists."""
-    if not (ROOT / "analysis" / "make_table1.py").is_file():
-        return
+def print_results(sweep_dir: str) -> None:
+    """Table 1, then the dataset-size curves and the mask figure under <sweep>/figures.
+
+    The trials' results are already stored: a failure here is reported, never fatal.
+    """
+    from analysis.make_curves import make_curves
+    from analysis.make_table1 import render_table1
+    from analysis.plot_masks import main as plot_masks_main
+
+    figures = Path(sweep_dir) / "figures"
     try:
-        from analysis import make_table1
-    except ImportError as err:
-        print(f"(analysis/make_table1.py could not be imported: {err})")
-        return
+        print(render_table1([str(sweep_dir)]))
+    except Exception as err:
+        print(f"(no Table 1: {type(err).__name__}: {err})")
     try:
-        render = getattr(make_table1, "render_table1", None)
-        if callable(render):
-            print(render([str(sweep_dir)]))
-        else:
-            make_table1.main(["--sweep", str(sweep_dir)])
-    except Exception as err:  # the sweep's results stay valid; say why there is no table
-        print(f"(no Table 1: analysis/make_table1.py failed: {type(err).__name__}: {err})")
+        paths = make_curves([str(sweep_dir)], figures)
+        print("curves: " + ", ".join(str(p) for p in paths))
+    except Exception as err:
+        print(f"(no curves: {type(err).__name__}: {err})")
+    try:
+        plot_masks_main(["--sweep", str(sweep_dir), "--out", str(figures)])
+    except Exception as err:
+        print(f"(no mask figure: {type(err).__name__}: {err})")
 
 
 def default_name(storage: str, prefix: str, *, resume: bool) -> str:
@@ -228,7 +234,7 @@ def main(argv=None) -> int:
     print(f"\nresults: {sweep_dir}")
     if plan.search is None:
         print(f"next:    python analysis/make_table1.py --sweep {sweep_dir}")
-        print_table1(sweep_dir)
+        print_results(sweep_dir)
     return 1 if outcome.failed else 0
 
 
