@@ -113,6 +113,19 @@ def test_sweep_submitted_as_a_job_is_followed_through_the_dashboard(tmp_path):
         assert "pretrain: 1/1 trials finished" in logs and "probe: 2/2 trials finished" in logs, logs[-3000:]
         assert trial_actors, "the trials never showed up as actors on the dashboard"
         assert (tmp_path / "results" / "dash" / "probe").is_dir()
+        assert "**Table 1.**" in logs, logs[-3000:]  # the sweep ends with the analysis' table
+
+        # analysis reads what the real core produced through Tune's result API
+        from analysis.make_table1 import render_table1
+        from analysis.results import load_probe_results
+
+        trials = load_probe_results(tmp_path / "results" / "dash")
+        assert len(trials) == 2
+        table = render_table1([str(tmp_path / "results" / "dash")])
+        for row in ("scratch", "gaussian"):
+            accuracy = float(trials.loc[trials["row"] == row, "test_accuracy"].iloc[0])
+            line = next(l for l in table.splitlines() if l.startswith(f"| {row} |"))
+            assert f"{100 * accuracy:.1f}" in line, (row, accuracy, line)
     finally:
         try:
             os.killpg(head.pid, signal.SIGTERM)  # `ray start --block` stops its cluster on SIGTERM

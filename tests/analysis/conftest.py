@@ -8,20 +8,12 @@ trial fails on purpose and one (row, task, fraction, seed) is left out of the pl
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+import ecgmask_tests_ray_fixture as ray_fixture  # registered by tests/conftest.py
 import pytest
 
-_spec = importlib.util.spec_from_file_location("ecgmask_tests_ray_fixture", Path(__file__).parents[1] / "ray_fixture.py")
-ray_fixture = sys.modules.get("ecgmask_tests_ray_fixture") or importlib.util.module_from_spec(_spec)
-if "ecgmask_tests_ray_fixture" not in sys.modules:
-    sys.modules["ecgmask_tests_ray_fixture"] = ray_fixture
-    _spec.loader.exec_module(ray_fixture)
-
-ray_session = ray_fixture.ray_session
 
 SEEDS = (0, 1, 2)
 TASKS = ("arrhythmia", "sex")
