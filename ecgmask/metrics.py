@@ -16,23 +16,24 @@ def _labels(y: np.ndarray, name: str) -> np.ndarray:
     return y
 
 
-def accuracy(y_true: np.ndarray, y_pred: np.ndarray) -> float:
-    """Fraction of correct predictions."""
+def _label_pair(y_true, y_pred, metric: str) -> tuple[np.ndarray, np.ndarray]:
     y_true, y_pred = _labels(y_true, "y_true"), _labels(y_pred, "y_pred")
     if y_true.shape != y_pred.shape:
         raise ValueError(f"y_true {y_true.shape} and y_pred {y_pred.shape} differ in length")
     if y_true.size == 0:
-        raise ValueError("accuracy of an empty set is undefined")
+        raise ValueError(f"{metric} of an empty set is undefined")
+    return y_true, y_pred
+
+
+def accuracy(y_true: np.ndarray, y_pred: np.ndarray) -> float:
+    """Fraction of correct predictions."""
+    y_true, y_pred = _label_pair(y_true, y_pred, "accuracy")
     return float(np.mean(y_true == y_pred))
 
 
 def balanced_accuracy(y_true: np.ndarray, y_pred: np.ndarray) -> float:
     """Mean recall over the classes present in `y_true` (sklearn's definition)."""
-    y_true, y_pred = _labels(y_true, "y_true"), _labels(y_pred, "y_pred")
-    if y_true.shape != y_pred.shape:
-        raise ValueError(f"y_true {y_true.shape} and y_pred {y_pred.shape} differ in length")
-    if y_true.size == 0:
-        raise ValueError("balanced accuracy of an empty set is undefined")
+    y_true, y_pred = _label_pair(y_true, y_pred, "balanced accuracy")
     recalls = [np.mean(y_pred[y_true == c] == c) for c in np.unique(y_true)]
     return float(np.mean(recalls))
 
