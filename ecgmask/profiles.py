@@ -30,7 +30,11 @@ class Profile:
     # probing
     probe_epochs: int
     probe_patience: int
-    scratch_epochs: int
+    # end-to-end (scratch, finetune): a budget of optimiser steps, the same for every fraction
+    scratch_steps: int
+    scratch_eval_every: int  # steps between validations
+    scratch_patience: int  # validations without improvement before stopping
+    scratch_lr: float  # Adam lr for random weights (finetune keeps ProbeConfig.finetune_lr)
     # synthetic corpus sizes (records) for the default study
     pretrain_records: int
     downstream_records: int
@@ -56,7 +60,10 @@ LAPTOP = Profile(
     max_steps_per_epoch=None,
     probe_epochs=100,
     probe_patience=10,
-    scratch_epochs=15,
+    scratch_steps=200,
+    scratch_eval_every=20,
+    scratch_patience=3,
+    scratch_lr=1e-3,
     pretrain_records=1000,
     downstream_records=1200,
 )
@@ -75,7 +82,10 @@ PAPER = Profile(
     max_steps_per_epoch=None,
     probe_epochs=200,
     probe_patience=20,
-    scratch_epochs=50,
+    scratch_steps=3000,
+    scratch_eval_every=100,
+    scratch_patience=5,
+    scratch_lr=1e-3,
     pretrain_records=20000,
     downstream_records=10646,
 )

@@ -103,9 +103,11 @@ def test_probe_config_from_profile():
     lin = ProbeConfig.from_profile(LAPTOP, task="arrhythmia", fraction=0.1, seed=1, mode="linear")
     assert (lin.epochs, lin.patience, lin.width, lin.lr, lin.batch_size) == (
         LAPTOP.probe_epochs, LAPTOP.probe_patience, LAPTOP.width, 0.01, 256)
-    scratch = ProbeConfig.from_profile("laptop", task="sex", fraction=1.0, seed=0, mode="scratch", epochs=3)
-    assert scratch.epochs == 3 and scratch.finetune_lr == 1e-4
-    assert ProbeConfig.from_profile("paper", task="sex", fraction=1.0, seed=0, mode="finetune").epochs == 50
+    scratch = ProbeConfig.from_profile("laptop", task="sex", fraction=1.0, seed=0, mode="scratch", steps=3)
+    assert scratch.steps == 3 and scratch.finetune_lr == 1e-4
+    assert (scratch.eval_every, scratch.patience, scratch.scratch_lr) == (
+        LAPTOP.scratch_eval_every, LAPTOP.scratch_patience, LAPTOP.scratch_lr)
+    assert ProbeConfig.from_profile("paper", task="sex", fraction=1.0, seed=0, mode="finetune").steps == 3000
     with pytest.raises(ValueError, match="unknown mode"):
         ProbeConfig.from_profile(LAPTOP, task="sex", fraction=1.0, seed=0, mode="probe")
     with pytest.raises(ValueError, match="fraction"):
@@ -225,12 +227,13 @@ def test_end_to_end_is_deterministic_and_computes_metrics_on_the_whole_test_set(
     def run(seed):
         torch.manual_seed(123)
         encoder = ResNet1d18(width=4)
-        return train_end_to_end(encoder, cache, y, splits, 4, seed=seed, epochs=3, patience=3, lr=1e-3,
-                                batch_size=7, device="cpu")
+        return train_end_to_end(encoder, cache, y, splits, 4, seed=seed, steps=5, eval_every=2, patience=3,
+                                lr=1e-3, batch_size=7, device="cpu")
 
     a, b = run(0), run(0)
     assert a == b
-    assert a["epochs_run"] == 3
+    # 5 steps validated after 2, 4 and 5: three evaluations, the last one a short round
+    assert (a["epochs_run"], a["steps_run"]) == (3, 5)
     # batches of 7 over the test set, but accuracy is counted over all of it
     n_test = len(splits["test"])
     assert n_test % 7 != 0
@@ -244,8 +247,26 @@ def test_end_to_end_trains_the_encoder():
     torch.manual_seed(0)
     encoder = ResNet1d18(width=4)
     before = encoder.stem[0].weight.detach().clone()
-    train_end_to_end(encoder, cache, y, splits, 4, seed=0, epochs=1, patience=1, device="cpu")
+    train_end_to_end(encoder, cache, y, splits, 4, seed=0, steps=1, eval_every=1, patience=1, device="cpu")
     assert not torch.equal(before, encoder.stem[0].weight.detach())
+
+
+def test_end_to_end_gives_every_fraction_the_same_step_budget():
+    """An epoch budget would give 1% of the labels a hundredth of the updates of 100%: the
+    step budget gives both the same number of optimiser steps (until validation stops them)."""
+    cache = FakeCache(n_patients=40)
+    y, splits = manual_splits(cache)
+    few = {**splits, "train": splits["train"][:5]}
+
+    def steps_run(split, batch_size):
+        torch.manual_seed(0)
+        out = train_end_to_end(ResNet1d18(width=4), cache, y, split, 4, seed=0, steps=12, eval_every=4,
+                               patience=10, batch_size=batch_size, device="cpu")
+        return out["steps_run"]
+
+    # the large split needs 2 batches of 16 a pass, the tiny one 1 batch of 5: 12 steps each
+    assert len(splits["train"]) > 16
+    assert steps_run(splits, 16) == steps_run(few, 16) == 12
 
 
 # ---------------------------------------------------------------- run_probe (needs ecgmask.data)
@@ -253,7 +274,7 @@ def test_end_to_end_trains_the_encoder():
 
 def probe_config(mode, **kw):
     base = dict(task="arrhythmia", fraction=1.0, seed=0, mode=mode, epochs=3, patience=3, width=4,
-                batch_size=16, device="cpu")
+                batch_size=16, device="cpu", steps=6, eval_every=2)
     return ProbeConfig(**{**base, **kw})
 
 

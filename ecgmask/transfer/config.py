@@ -27,11 +27,14 @@ class ProbeConfig:
     fraction: float
     seed: int
     mode: str
-    epochs: int
-    patience: int
+    epochs: int  # linear/random: maximum epochs over the labelled rows
+    patience: int  # evaluations without a better validation accuracy before stopping
+    steps: int = 2000  # finetune/scratch: maximum optimiser steps, whatever the fraction
+    eval_every: int = 50  # finetune/scratch: optimiser steps between validations
     width: int = 64  # encoder width for scratch/random (linear and finetune read the checkpoint's)
     lr: float = 0.01  # linear head (paper)
-    finetune_lr: float = 1e-4  # end-to-end training (finetune, scratch)
+    finetune_lr: float = 1e-4  # finetune: a small step keeps the pretrained weights
+    scratch_lr: float = 1e-3  # scratch: random weights, Adam's usual rate
     batch_size: int = 256
     split_seed: int = 0
     device: str = "auto"
@@ -46,24 +49,29 @@ class ProbeConfig:
             raise ValueError(f"unknown mode {self.mode!r}; choose one of {list(MODES)}")
         if not 0.0 < float(self.fraction) <= 1.0:
             raise ValueError(f"fraction must be in (0, 1], got {self.fraction}")
-        for name in ("epochs", "patience", "width", "batch_size"):
+        for name in ("epochs", "patience", "steps", "eval_every", "width", "batch_size"):
             if int(getattr(self, name)) < 1:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
 
     @classmethod
     def from_profile(cls, profile: Profile | str, **overrides) -> "ProbeConfig":
-        """Sizes from the profile (probe_epochs for linear/random, scratch_epochs for
-        finetune/scratch, probe_patience, width); every field can be overridden."""
+        """Sizes from the profile (probe_epochs and probe_patience for linear/random; the step
+        budget, validation interval, patience and scratch lr for finetune/scratch; width);
+        every field can be overridden."""
         if isinstance(profile, str):
             profile = get_profile(profile)
         unknown = set(overrides) - {f.name for f in fields(cls)}
         if unknown:
             raise TypeError(f"ProbeConfig has no field(s) {sorted(unknown)}")
         mode = overrides.get("mode", "linear")
+        end_to_end = mode in END_TO_END_MODES
         defaults = {
             "mode": mode,
-            "epochs": profile.scratch_epochs if mode in END_TO_END_MODES else profile.probe_epochs,
-            "patience": profile.probe_patience,
+            "epochs": profile.probe_epochs,
+            "patience": profile.scratch_patience if end_to_end else profile.probe_patience,
+            "steps": profile.scratch_steps,
+            "eval_every": profile.scratch_eval_every,
+            "scratch_lr": profile.scratch_lr,
             "width": profile.width,
         }
         return cls(**{**defaults, **overrides})

@@ -1,4 +1,9 @@
-"""End-to-end training of encoder + linear head on the labelled fraction (finetune, scratch)."""
+"""End-to-end training of encoder + linear head on the labelled fraction (finetune, scratch).
+
+The budget is a number of optimiser steps, not epochs: an epoch of 1% of the labels is a
+hundredth of an epoch of 100%, so an epoch budget would give the data-scarce rows a hundred
+times fewer updates. Every fraction gets the same `steps`, validated every `eval_every` steps,
+until validation stops improving for `patience` evaluations."""
 
 from __future__ import annotations
 
@@ -30,7 +35,8 @@ def train_end_to_end(
     n_classes: int,
     *,
     seed: int,
-    epochs: int,
+    steps: int,
+    eval_every: int,
     patience: int,
     lr: float = 1e-4,
     batch_size: int = 256,
@@ -38,10 +44,14 @@ def train_end_to_end(
     progress: bool = False,
 ) -> dict:
     """Trains `encoder` (its weights as given: pretrained for finetune, random for scratch) plus
-    a new linear head with Adam on the `splits["train"]` windows of `cache`, early-stops on
-    `splits["val"]` accuracy and returns the best-validation model's metrics on the whole
-    `splits["test"]`. `y[i]` is the class of window i. `seed` sets the head's initialisation
-    and the batch order. AMP (fp16 with a gradient scaler) on CUDA."""
+    a new linear head with Adam on the `splits["train"]` windows of `cache` for up to `steps`
+    optimiser steps (batches drawn from one seeded shuffle after another), validates every
+    `eval_every` steps, early-stops on `splits["val"]` accuracy and returns the best-validation
+    model's metrics on the whole `splits["test"]` with `steps_run` and `best_step`. `y[i]` is
+    the class of window i. `seed` sets the head's initialisation and the batch order. AMP (fp16
+    with a gradient scaler) on CUDA."""
+    if steps < 1 or eval_every < 1:
+        raise ValueError(f"train_end_to_end: steps and eval_every must be at least 1, got {steps} and {eval_every}")
     device = resolve_device(device)
     y = np.asarray(y, dtype=np.int64)
     train, val, test = (np.asarray(splits[k], dtype=np.int64) for k in ("train", "val", "test"))
@@ -54,12 +64,25 @@ def train_end_to_end(
     order = torch.Generator().manual_seed(seed)
     labels = torch.as_tensor(y)
 
-    def train_epoch() -> float:
+    def batches():
+        """Endless batches: one seeded shuffle of the training windows after another."""
+        while True:
+            perm = train[torch.randperm(len(train), generator=order).numpy()]
+            for start in range(0, len(perm), batch_size):
+                yield perm[start : start + batch_size]
+
+    stream = batches()
+    steps_done = 0
+
+    def train_round() -> float:
+        """`eval_every` optimiser steps (fewer in the last round, so the total is `steps`)."""
+        nonlocal steps_done
         model.train()
-        perm = train[torch.randperm(len(train), generator=order).numpy()]
-        total = 0.0
-        for start in range(0, len(perm), batch_size):
-            idx = perm[start : start + batch_size]
+        n_steps = min(eval_every, steps - steps_done)
+        steps_done += n_steps
+        total, seen = 0.0, 0
+        for _ in range(n_steps):
+            idx = next(stream)
             x = cache.batch(idx).to(device, non_blocking=True)
             target = labels[idx].to(device)
             with autocast(device):
@@ -69,7 +92,8 @@ def train_end_to_end(
             scaler.step(optimiser)
             scaler.update()
             total += loss.item() * len(idx)
-        return total / len(perm)
+            seen += len(idx)
+        return total / max(seen, 1)
 
     @torch.no_grad()
     def logits(idx: np.ndarray) -> np.ndarray:
@@ -85,7 +109,9 @@ def train_end_to_end(
         return accuracy(y[val], logits(val).argmax(axis=1))
 
     fit = fit_early_stopping(
-        model, train_epoch=train_epoch, val_accuracy=val_accuracy, epochs=epochs, patience=patience,
+        model, train_epoch=train_round, val_accuracy=val_accuracy, epochs=-(-steps // eval_every), patience=patience,
         progress=progress, desc="end-to-end",
     )
-    return report(fit, y[test], logits(test))
+    result = report(fit, y[test], logits(test))
+    result.update(steps_run=steps_done, best_step=min(fit.best_epoch * eval_every, steps))
+    return result

@@ -101,7 +101,10 @@ def run_probe(config: ProbeConfig, cache, checkpoint_dir: str | os.PathLike | No
         result = linear_probe(features, y, splits, len(classes), lr=config.lr,
                               standardize=config.standardize, **common)
     else:
-        result = train_end_to_end(encoder, cache, y, splits, len(classes), lr=config.finetune_lr, **common)
+        lr = config.finetune_lr if config.mode == "finetune" else config.scratch_lr
+        end_to_end = {k: v for k, v in common.items() if k != "epochs"}
+        result = train_end_to_end(encoder, cache, y, splits, len(classes), lr=lr, steps=config.steps,
+                                  eval_every=config.eval_every, **end_to_end)
 
     result.update(n_train=len(splits["train"]), n_val=len(splits["val"]), n_test=len(splits["test"]))
     return result
