@@ -124,6 +124,7 @@ def print_results(sweep_dir: str) -> None:
     from analysis.make_curves import make_curves
     from analysis.make_table1 import render_table1
     from analysis.plot_masks import main as plot_masks_main
+    from analysis.plot_pretrain_loss import plot_pretrain_loss, pretrain_history
 
     figures = Path(sweep_dir) / "figures"
     try:
@@ -135,6 +136,10 @@ def print_results(sweep_dir: str) -> None:
         print("curves: " + ", ".join(str(p) for p in paths))
     except Exception as err:
         print(f"(no curves: {type(err).__name__}: {err})")
+    try:
+        print(f"pretraining loss: {plot_pretrain_loss(pretrain_history(sweep_dir), figures)}")
+    except Exception as err:
+        print(f"(no pretraining loss figure: {type(err).__name__}: {err})")
     try:
         plot_masks_main(["--sweep", str(sweep_dir), "--out", str(figures)])
     except Exception as err:
