@@ -167,6 +167,7 @@ def process_item(item: dict, kind: str, params: PreprocessParams) -> tuple:
             "rhythm": rhythm,
             "duration_s": rec.duration_s,
             "n_windows": int(windows.shape[0]),
+            "derived_leads": bool(rec.derived_leads),
         }
         return ("ok", path, info, windows)
     except RecordError as err:
@@ -322,6 +323,7 @@ def _summarize(kind: str, n_inputs: int, infos: list[dict], rejected: list[tuple
         "kept_records": len(infos),
         "n_windows": int(sum(i["n_windows"] for i in infos)),
         "hours": float(sum(i["duration_s"] for i in infos) / 3600.0),
+        "derived": int(sum(i.get("derived_leads", False) for i in infos)),  # 8-lead records completed
         "rejected": dict(Counter(_reason_category(r) for _, r in rejected).most_common()),
         "rhythm": _counts(rhythm, RHYTHM_CLASSES, "unlabelled"),
         "sex": _counts(sex, ("F", "M"), "unknown"),
@@ -334,10 +336,13 @@ def format_summary(meta: dict, path: Path | None = None) -> str:
     kept = s["kept_records"]
     lines = [
         f"{meta['kind']} cache {path or ''} (fs {meta['fs']} Hz, length {meta['length']}, "
-        f"stride {meta['stride']})".replace("  ", " "),
+        f"stride {meta['stride']}, normalization {meta.get('normalization', 'lead')})".replace("  ", " "),
         f"  records: {s['n_inputs']} found, {kept} kept ({s['n_windows']} windows, "
         f"{s['hours']:.2f} h of ECG), {s['n_inputs'] - kept} rejected",
     ]
+    if s.get("derived"):
+        lines.append(f"  derived: {s['derived']} kept records had only I, II, V1-V6; III, aVR, aVL, aVF "
+                     "computed by the limb-lead identities")  # fmt: skip
     for reason, count in s["rejected"].items():
         lines.append(f"    {count:6d}  {reason}")
     for name in ("rhythm", "sex"):
@@ -502,6 +507,7 @@ def _ingest(sources, kind, key, params, tmp, exclude_prefixes, exclude_caches, w
         "fs": params.fs,
         "length": params.length,
         "stride": params.stride,
+        "normalization": params.normalization,
         "kind": kind,
         "key": key,
         "n_windows": int(writer.n),

@@ -5,7 +5,10 @@ MATLAB v4 file `NAME.mat` (variable `val`, int16, nsig x n, signal format `16+24
 WFDB records in `.dat` files. `read_wfdb_record(hea_path)` returns an `EcgRecord` with the
 12 standard leads (picked by name, case-insensitive, in `LEADS` order whatever order or extra
 signals the record has: PTB records carry 15) in millivolts, plus the header comments
-`#Age`, `#Sex`, `#Dx` (both `#Age: 63` and `# age: 63` forms).
+`#Age`, `#Sex`, `#Dx` (both `#Age: 63` and `# age: 63` forms). A record that holds only the
+8 independent leads I, II, V1..V6 (GE MUSE exports and several databases store no more) is
+completed to 12 by the limb-lead identities III = II - I, aVR = -(I + II)/2, aVL = I - II/2,
+aVF = II - I/2 and marked `derived_leads=True`; one that lacks an independent lead is rejected.
 
 Fast path: Challenge `.mat` records (every signal in one MATLAB v4 int16 matrix) are read with
 one `np.fromfile` after checking the v4 header; the header is parsed here rather than by
@@ -34,6 +37,9 @@ LEADS: tuple[str, ...] = (
     "I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2", "V3", "V4", "V5", "V6",
 )  # fmt: skip
 _LEAD_KEYS = {name.lower(): i for i, name in enumerate(LEADS)}
+# The leads a 12-lead ECG records independently; the other four follow from I and II.
+INDEPENDENT_LEADS: tuple[str, ...] = ("I", "II", "V1", "V2", "V3", "V4", "V5", "V6")
+DERIVED_LEADS: tuple[str, ...] = ("III", "aVR", "aVL", "aVF")
 
 # Bytes per sample for the WFDB formats whose file size we can check before reading.
 _BYTES_PER_SAMPLE = {"8": 1.0, "16": 2.0, "24": 3.0, "32": 4.0, "61": 2.0, "80": 1.0,
@@ -57,6 +63,7 @@ class EcgRecord:
     sex: str | None = None  # 'M' | 'F' | None
     dx: tuple[str, ...] = ()
     patient_id: str = ""
+    derived_leads: bool = False  # III, aVR, aVL, aVF computed from I and II (an 8-lead record)
     extra: dict = field(default_factory=dict)
 
     @property
@@ -132,18 +139,65 @@ def select_leads(sig_names: list[str]) -> list[int]:
     Matching is by name, case-insensitive ('avr' == 'aVR'); extra signals are ignored.
     Raises RecordError naming the signals present and the leads missing.
     """
+    found = _find_leads(sig_names)
+    missing = [LEADS[i] for i in range(len(LEADS)) if i not in found]
+    if missing:
+        raise RecordError(_fewer_message(sig_names, missing))
+    return [found[i] for i in range(len(LEADS))]
+
+
+def _find_leads(sig_names: list[str]) -> dict[int, int]:
+    """{index in LEADS: position in sig_names} for the standard leads present (first match)."""
     found: dict[int, int] = {}
     for pos, name in enumerate(sig_names):
         lead = _LEAD_KEYS.get(str(name).strip().lower())
         if lead is not None and lead not in found:
             found[lead] = pos
+    return found
+
+
+def _fewer_message(sig_names: list[str], missing: list[str]) -> str:
+    present = ", ".join(sig_names) if sig_names else "none"
+    return f"fewer than 12 leads: has {present}; missing {', '.join(missing)}"
+
+
+def plan_leads(sig_names: list[str]) -> tuple[list[int], bool]:
+    """Which signals to read: (indices into `sig_names`, derived).
+
+    All 12 leads present: their indices in `LEADS` order, derived False. Otherwise, when the
+    8 independent leads are present: their indices in `INDEPENDENT_LEADS` order, derived True
+    (`complete_leads` then computes the 4 limb leads, all four from I and II, so that they
+    obey the identities exactly). Else RecordError naming the missing independent leads.
+    """
+    found = _find_leads(sig_names)
     missing = [LEADS[i] for i in range(len(LEADS)) if i not in found]
-    if missing:
-        present = ", ".join(sig_names) if sig_names else "none"
+    if not missing:
+        return [found[i] for i in range(len(LEADS))], False
+    keys = [LEADS.index(lead) for lead in INDEPENDENT_LEADS]
+    lacking = [LEADS[i] for i in keys if i not in found]
+    if lacking:
         raise RecordError(
-            f"fewer than 12 leads: has {present}; missing {', '.join(missing)}"
+            f"{_fewer_message(sig_names, missing)}; independent leads missing: {', '.join(lacking)} "
+            f"(only {', '.join(DERIVED_LEADS)} can be derived)"
         )
-    return [found[i] for i in range(len(LEADS))]
+    return [found[i] for i in keys], True
+
+
+def complete_leads(independent: np.ndarray) -> np.ndarray:
+    """(8, n) I, II, V1..V6 -> (12, n) float32 in `LEADS` order by the limb-lead identities."""
+    x = np.asarray(independent, dtype=np.float32)
+    if x.shape[0] != len(INDEPENDENT_LEADS):
+        raise ValueError(f"complete_leads needs the {len(INDEPENDENT_LEADS)} leads {', '.join(INDEPENDENT_LEADS)}, "
+                         f"got {x.shape[0]} signals")  # fmt: skip
+    lead_i, lead_ii = x[0], x[1]
+    out = np.empty((len(LEADS), x.shape[1]), dtype=np.float32)
+    out[0], out[1] = lead_i, lead_ii
+    out[2] = lead_ii - lead_i  # III
+    out[3] = -0.5 * (lead_i + lead_ii)  # aVR
+    out[4] = lead_i - 0.5 * lead_ii  # aVL
+    out[5] = lead_ii - 0.5 * lead_i  # aVF
+    out[6:] = x[2:]
+    return out
 
 
 # ---------------------------------------------------------------------------- header parsing
@@ -318,13 +372,13 @@ def _fast_path_ok(header: _Header) -> bool:
 
 
 def _digital_to_mv(digital: np.ndarray, chosen: list[int], sigs: list[_Signal]) -> np.ndarray:
-    """Rows `chosen` of (n, nsig) int16 -> (12, n) float32 mV; WFDB's invalid value -> NaN.
+    """Rows `chosen` of (n, nsig) int16 -> (len(chosen), n) float32 mV; WFDB's invalid value -> NaN.
 
     float32 arithmetic: equal to wfdb's float64 values to float32 precision.
     """
     gain = np.array([s.gain for s in sigs], dtype=np.float32)[:, None]
     base = np.array([s.baseline for s in sigs], dtype=np.float32)[:, None]
-    d = digital.T[chosen]  # (12, n) int16, contiguous copy
+    d = digital.T[chosen]  # (len(chosen), n) int16, contiguous copy
     out = d.astype(np.float32)
     out -= base
     out /= gain
@@ -335,7 +389,7 @@ def _digital_to_mv(digital: np.ndarray, chosen: list[int], sigs: list[_Signal]) 
 
 
 def read_signals_wfdb(hea_path: Path, chosen: list[int]) -> np.ndarray:
-    """(12, n) float32 mV through `wfdb.rdrecord` (the general path)."""
+    """(len(chosen), n) float32 mV through `wfdb.rdrecord` (the general path)."""
     import wfdb
 
     rec = wfdb.rdrecord(str(hea_path.with_suffix("")), channels=list(chosen), physical=True)
@@ -374,7 +428,7 @@ def read_wfdb_record(hea_path: str | os.PathLike, *, use_fast_path: bool = True)
     header = read_header(hea_path)
     if header.sig_len <= 0:
         raise RecordError("no samples: the header declares 0 samples")
-    chosen = select_leads([s.name for s in header.signals])
+    chosen, derived = plan_leads([s.name for s in header.signals])
     signal = None
     if use_fast_path and _fast_path_ok(header):
         mat = hea_path.parent / header.signals[0].file_name
@@ -392,6 +446,8 @@ def read_wfdb_record(hea_path: str | os.PathLike, *, use_fast_path: bool = True)
             raise
         except Exception as err:  # wfdb raises bare ValueErrors etc. on malformed files
             raise RecordError(f"unreadable signal file: {type(err).__name__}: {err}") from None
+    if derived:
+        signal = complete_leads(signal)
     if signal.shape != (12, header.sig_len):
         raise RecordError(
             f"wrong sample count: header says {header.sig_len} samples, read {signal.shape[1]}"
@@ -408,6 +464,7 @@ def read_wfdb_record(hea_path: str | os.PathLike, *, use_fast_path: bool = True)
         sex=info["sex"],
         dx=info["dx"],
         patient_id=patient_id_for(hea_path, name),
+        derived_leads=derived,
     )
 
 

@@ -4,12 +4,17 @@ import numpy as np
 import pytest
 import wfdb
 
+from ecgmask.data import EcgCache, PreprocessParams, build_cache, format_summary
 from ecgmask.data.records import (
+    DERIVED_LEADS,
+    INDEPENDENT_LEADS,
     LEADS,
     RecordError,
     WfdbSource,
+    complete_leads,
     list_wfdb_headers,
     parse_comments,
+    plan_leads,
     read_wfdb_record,
     select_leads,
 )
@@ -35,6 +40,71 @@ def test_select_leads_by_name_case_insensitive_in_standard_order():
 def test_select_leads_names_missing_leads():
     with pytest.raises(RecordError, match=r"fewer than 12 leads: has II, V, PLETH; missing I, III, aVR"):
         select_leads(["II", "V", "PLETH"])
+
+
+def test_plan_leads_all_twelve_or_the_eight_independent_ones():
+    names = list(reversed(LEADS)) + ["PLETH"]
+    assert plan_leads(names) == ([names.index(lead) for lead in LEADS], False)
+    eight = ["V6", "v5", "V4", "V3", "V2", "V1", "ii", "I", "III"]  # III alone does not count
+    assert plan_leads(eight) == ([eight.index(n) for n in ["I", "ii", "V1", "V2", "V3", "V4", "v5", "V6"]], True)
+
+
+def test_plan_leads_names_the_missing_independent_leads():
+    names = ["I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2", "V4", "V5"]
+    with pytest.raises(RecordError, match=r"^fewer than 12 leads: has I, II, III, aVR, aVL, aVF, V1, V2, V4, V5; "
+                                          r"missing V3, V6; independent leads missing: V3, V6 \(only III, aVR, "
+                                          r"aVL, aVF can be derived\)$"):  # fmt: skip
+        plan_leads(names)
+
+
+def test_complete_leads_obeys_the_limb_identities():
+    x = np.random.default_rng(0).normal(0, 1, (8, 100)).astype(np.float32)
+    full = complete_leads(x)
+    assert full.shape == (12, 100) and full.dtype == np.float32
+    named = dict(zip(LEADS, full.astype(np.float64)))
+    np.testing.assert_array_equal(full[[0, 1, 6, 7, 8, 9, 10, 11]], x)
+    lead_i, lead_ii = named["I"], named["II"]
+    for name, want in zip(DERIVED_LEADS, [lead_ii - lead_i, -(lead_i + lead_ii) / 2,
+                                          lead_i - lead_ii / 2, lead_ii - lead_i / 2]):  # fmt: skip
+        np.testing.assert_allclose(named[name], want, rtol=0, atol=1e-6)
+    with pytest.raises(ValueError, match="needs the 8 leads"):
+        complete_leads(x[:7])
+
+
+@pytest.mark.parametrize("layout", ["mat", "dat"])
+def test_eight_lead_record_is_completed_to_twelve(tmp_path, layout):
+    rng = np.random.default_rng(4)
+    x = ecg_like(rng, 1000, 500, leads=8)
+    if layout == "mat":
+        hea = write_record(tmp_path, "E8", signal=x, leads=INDEPENDENT_LEADS)
+    else:
+        wfdb.wrsamp("E8", fs=500, units=["mV"] * 8, sig_name=list(INDEPENDENT_LEADS), p_signal=x.T.astype(np.float64),
+                    fmt=["16"] * 8, adc_gain=[1000.0] * 8, baseline=[0] * 8, comments=["Age: 63", "Sex: Male"],
+                    write_dir=str(tmp_path))  # fmt: skip
+        hea = tmp_path / "E8.hea"
+    rec = read_wfdb_record(hea)
+    assert rec.derived_leads and rec.signal.shape == (12, 1000) and (rec.age, rec.sex) == (63.0, "M")
+    stored = np.round(x * 1000) / 1000
+    np.testing.assert_allclose(rec.signal[[0, 1, 6, 7, 8, 9, 10, 11]], stored, atol=1e-6)
+    np.testing.assert_array_equal(rec.signal, complete_leads(rec.signal[[0, 1, 6, 7, 8, 9, 10, 11]]))
+    assert not read_wfdb_record(write_record(tmp_path, "T12")).derived_leads
+
+
+def test_ingest_counts_derived_records_and_rejects_a_missing_independent_lead(tmp_path, capsys):
+    rng = np.random.default_rng(5)
+    write_record(tmp_path / "in", "FULL")
+    write_record(tmp_path / "in", "EIGHT", signal=ecg_like(rng, 1000, 500, leads=8), leads=INDEPENDENT_LEADS)
+    seven = [lead for lead in INDEPENDENT_LEADS if lead != "V4"]
+    write_record(tmp_path / "in", "SEVEN", signal=ecg_like(rng, 1000, 500, leads=7), leads=seven)
+    params = PreprocessParams(fs=250, length=400, stride=200)
+    path = build_cache(WfdbSource([tmp_path / "in"]), tmp_path / "cache", params, workers=1, progress=True)
+    meta = EcgCache.open(path).meta
+    assert meta["summary"]["derived"] == 1 and meta["summary"]["kept_records"] == 2
+    assert meta["summary"]["rejected"] == {"fewer than 12 leads": 1}
+    reasons = (path / "rejected.csv").read_text()
+    assert "SEVEN.hea" in reasons and "independent leads missing: V4" in reasons
+    text = format_summary(meta, path)
+    assert "derived: 1 kept records had only I, II, V1-V6" in text and "derived: 1" in capsys.readouterr().out
 
 
 def test_fast_path_equals_wfdb(tmp_path):
