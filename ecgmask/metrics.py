@@ -1,4 +1,9 @@
-"""Classification metrics over a whole test set: accuracy, balanced accuracy, macro one-vs-rest AUC.
+"""Classification metrics over a whole test set: accuracy, balanced accuracy, macro AUC.
+
+Single-label (one class per window, (N, C) logits): accuracy, balanced accuracy and the macro
+one-vs-rest AUC of the softmax probabilities. Multi-label (a multi-hot (N, C) target, one
+independent sigmoid per class): exact-match accuracy, the mean per-class balanced accuracy
+and the macro AUC over classes (`multilabel_metrics`).
 
 Pure numpy (no sklearn). Every function takes the predictions for the *whole* set at once, so
 nothing is ever averaged per batch.
@@ -98,4 +103,51 @@ def classification_metrics(y_true: np.ndarray, logits: np.ndarray) -> dict[str, 
         "accuracy": accuracy(y_true, y_pred),
         "balanced_accuracy": balanced_accuracy(y_true, y_pred),
         "auc": macro_ovr_auc(y_true, probabilities),
+    }
+
+
+def _multi_hot(y_true, scores) -> tuple[np.ndarray, np.ndarray]:
+    y_true, scores = np.asarray(y_true), np.asarray(scores, dtype=np.float64)
+    if y_true.ndim != 2 or y_true.shape != scores.shape:
+        raise ValueError(f"multi-label y_true {y_true.shape} and scores {scores.shape} must be the same (N, C)")
+    if y_true.shape[0] == 0:
+        raise ValueError("multi-label metrics of an empty set are undefined")
+    return y_true.astype(bool), scores
+
+
+def macro_auc_per_class(y_true: np.ndarray, scores: np.ndarray) -> tuple[float, list[int]]:
+    """(mean over classes of the binary AUC of column c, [classes left out]) for a multi-hot
+    (N, C) `y_true`. A class with no positive or no negative example has no AUC and is left
+    out of the mean (and listed); NaN when no class has one."""
+    y_true, scores = _multi_hot(y_true, scores)
+    aucs = [binary_auc(y_true[:, c], scores[:, c]) for c in range(y_true.shape[1])]
+    skipped = [c for c, a in enumerate(aucs) if np.isnan(a)]
+    kept = [a for a in aucs if not np.isnan(a)]
+    return (float(np.mean(kept)) if kept else float("nan")), skipped
+
+
+def exact_match_accuracy(y_true: np.ndarray, y_pred: np.ndarray) -> float:
+    """Fraction of rows whose every label is right (subset accuracy) for multi-hot (N, C) arrays."""
+    y_true, y_pred = _multi_hot(y_true, y_pred)
+    return float(np.mean((y_true == y_pred.astype(bool)).all(axis=1)))
+
+
+def multilabel_metrics(y_true: np.ndarray, logits: np.ndarray) -> dict:
+    """Metrics of (N, C) logits of independent sigmoids against a multi-hot (N, C) `y_true`.
+
+    A class is predicted when its probability exceeds 0.5 (logit > 0).
+    - accuracy: exact match (every one of the C labels of a row right);
+    - balanced_accuracy: mean over classes of the binary balanced accuracy of that class;
+    - auc: macro AUC over the classes with both a positive and a negative example;
+    - auc_skipped: the indices of the classes left out of `auc`.
+    """
+    y_true, logits = _multi_hot(y_true, logits)
+    y_pred = logits > 0
+    auc, skipped = macro_auc_per_class(y_true, logits)
+    per_class = [balanced_accuracy(y_true[:, c], y_pred[:, c]) for c in range(y_true.shape[1])]
+    return {
+        "accuracy": exact_match_accuracy(y_true, y_pred),
+        "balanced_accuracy": float(np.mean(per_class)),
+        "auc": auc,
+        "auc_skipped": skipped,
     }

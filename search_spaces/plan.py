@@ -12,8 +12,10 @@ import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from ecgmask.tasks import PAPER_TASKS, get_task
+
 DEFAULT_SEEDS = (1, 10, 42)  # the reference code's seeds (method.md)
-TASKS = ("arrhythmia", "sex")
+TASKS = PAPER_TASKS  # probed by default; any task of ecgmask/tasks.py can be asked for with select(tasks=...)
 TABLE1_FRACTIONS = (1.0, 0.1, 0.01)
 NO_PRETRAINING_MODES = ("scratch", "random")
 # keys of a probe config that are labels, not ProbeConfig fields
@@ -92,15 +94,20 @@ class SweepPlan:
         tasks: list[str] | None = None,
         fractions: list[float] | None = None,
     ) -> "SweepPlan":
-        """A smaller plan (for quick runs and tests): only these rows / tasks / fractions."""
+        """A smaller plan (for quick runs and tests): only these rows / tasks / fractions.
+
+        `tasks` may name any task of the registry (ecgmask/tasks.py): a task the plan does not
+        probe yet is probed like its first task (same rows, seeds, fractions and encoders), so
+        `--tasks superdiagnostic` runs the grid on that task."""
         if rows is not None:
             unknown = sorted(set(rows) - {t["row"] for t in self.pretrain + self.probe})
             if unknown:
                 raise ValueError(f"space {self.space!r} has no row(s) {unknown}")
+        base = self
         if tasks is not None:
-            unknown = sorted(set(tasks) - {t["task"] for t in self.probe})
-            if unknown:
-                raise ValueError(f"space {self.space!r} has no task(s) {unknown}")
+            for name in tasks:
+                get_task(name)  # a ValueError naming the registry's tasks
+            base = self.with_tasks(tasks)
         if fractions is not None:
             unknown = sorted({float(f) for f in fractions} - {float(t["fraction"]) for t in self.probe})
             if unknown:
@@ -113,10 +120,24 @@ class SweepPlan:
                 and (fractions is None or "fraction" not in t or float(t["fraction"]) in {float(f) for f in fractions})
             )
 
-        probe = [t for t in self.probe if keep(t)]
+        probe = [t for t in base.probe if keep(t)]
         used = {t["pretrain_key"] for t in probe if t.get("pretrain_key")}
         pretrain = [t for t in self.pretrain if keep(t) and (t["key"] in used or not probe)]
         return SweepPlan(self.space, self.profile, pretrain, probe, self.search, self.description)
+
+    def with_tasks(self, tasks: list[str]) -> "SweepPlan":
+        """This plan plus, for every task in `tasks` that it does not probe, a copy of the
+        probes of its first task retargeted to that task (keys from `probe_key`)."""
+        present = list(dict.fromkeys(t["task"] for t in self.probe if "task" in t))
+        missing = [name for name in dict.fromkeys(tasks) if name not in present]
+        if not missing:
+            return self
+        if not present:
+            raise ValueError(f"space {self.space!r} has no probe trials to run on task(s) {missing}")
+        template = [t for t in self.probe if t.get("task") == present[0]]
+        extra = [{**t, "task": name, "key": probe_key(t["row"], t["seed"], name, t["fraction"])}
+                 for name in missing for t in template]
+        return SweepPlan(self.space, self.profile, self.pretrain, self.probe + extra, self.search, self.description)
 
     def summary(self) -> dict:
         return {
@@ -138,6 +159,10 @@ class SweepPlan:
 
 def pretrain_key(row: Row, seed: int) -> str:
     return f"{slug(row.name)}-s{seed}"
+
+
+def probe_key(row_name: str, seed: int, task: str, fraction: float) -> str:
+    return f"{slug(row_name)}-s{seed}-{task}-f{float(fraction):g}"
 
 
 def grid_plan(
@@ -168,7 +193,7 @@ def grid_plan(
                 for fraction in fractions:
                     probe.append(
                         {
-                            "key": f"{slug(row.name)}-s{seed}-{task}-f{float(fraction):g}",
+                            "key": probe_key(row.name, seed, task, fraction),
                             "row": row.name,
                             "augmentation": row.augmentation,
                             "task": task,

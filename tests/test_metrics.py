@@ -7,7 +7,10 @@ from ecgmask.metrics import (
     balanced_accuracy,
     binary_auc,
     classification_metrics,
+    exact_match_accuracy,
+    macro_auc_per_class,
     macro_ovr_auc,
+    multilabel_metrics,
 )
 
 
@@ -76,3 +79,45 @@ def test_classification_metrics_from_logits():
 def test_length_mismatch_is_a_clear_error():
     with pytest.raises(ValueError, match="differ in length"):
         accuracy(np.array([0, 1]), np.array([0]))
+
+
+# ---------------------------------------------------------------- multi-label
+
+
+def test_multilabel_auc_is_the_mean_of_per_class_pairwise_counts():
+    rng = np.random.default_rng(3)
+    y = rng.integers(0, 2, (50, 4))
+    y[0], y[1] = 0, 1  # every class has both a positive and a negative
+    scores = rng.integers(0, 5, (50, 4)).astype(np.float64)  # ties
+    auc, skipped = macro_auc_per_class(y, scores)
+    assert skipped == []
+    assert auc == pytest.approx(np.mean([brute_force_auc(y[:, c], scores[:, c]) for c in range(4)]), abs=1e-12)
+
+
+def test_multilabel_auc_skips_classes_without_a_positive_or_a_negative():
+    y = np.array([[1, 0, 1], [0, 0, 1], [1, 0, 1], [0, 0, 1]])  # class 1: no positive; class 2: no negative
+    scores = np.array([[2.0, 0.3, 0.1], [-1.0, 0.2, 0.9], [0.3, 0.1, 0.4], [0.4, 0.0, 0.2]])
+    auc, skipped = macro_auc_per_class(y, scores)
+    assert skipped == [1, 2] and auc == brute_force_auc(y[:, 0], scores[:, 0]) == 0.75
+    assert np.isnan(macro_auc_per_class(np.ones((3, 2)), np.zeros((3, 2)))[0])
+
+
+def test_multilabel_metrics_from_logits():
+    y = np.array([[1, 0, 0], [0, 1, 1], [0, 1, 0], [1, 0, 1]])
+    logits = np.array([[2.0, -1, -3], [-2, 1, 0.5], [-1, 3, 0.2], [1, -1, -0.1]])
+    # predicted (logit > 0): [1,0,0] right, [0,1,1] right, [0,1,1] wrong (class 2), [1,0,0] wrong (class 2)
+    m = multilabel_metrics(y, logits)
+    assert m["accuracy"] == 0.5 == exact_match_accuracy(y, logits > 0)
+    # per class balanced accuracy: classes 0 and 1 perfect; class 2: recall 1/2, specificity 1/2
+    assert m["balanced_accuracy"] == pytest.approx((1 + 1 + 0.5) / 3)
+    expected_auc = np.mean([brute_force_auc(y[:, c], logits[:, c]) for c in range(3)])
+    assert m["auc"] == pytest.approx(expected_auc) and m["auc_skipped"] == []
+
+
+def test_multilabel_shapes_are_checked():
+    with pytest.raises(ValueError, match="same"):
+        multilabel_metrics(np.zeros((4, 3)), np.zeros((4, 2)))
+    with pytest.raises(ValueError, match="same"):
+        macro_auc_per_class(np.zeros(4), np.zeros(4))
+    with pytest.raises(ValueError, match="empty"):
+        exact_match_accuracy(np.zeros((0, 3)), np.zeros((0, 3)))

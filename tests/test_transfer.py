@@ -81,6 +81,30 @@ class CountingEncoder(ResNet1d18):
         return super().forward(x)
 
 
+SUPERCLASSES = ["NORM", "MI", "STTC", "CD", "HYP"]
+
+
+class FakeSuperclassCache(FakeCache):
+    """A FakeCache with PTB-XL-style diagnostic superclass sets in `superclass`: each patient
+    has each class with probability 0.4 (seeded), and class c adds an offset of 2 to leads 2c
+    and 2c+1 of its windows, so the classes are linearly separable even in a random encoder's
+    features. Patients with no class, and every 9th patient, have '' (no label): left out."""
+
+    def __init__(self, n_patients: int = 80, **kwargs):
+        super().__init__(n_patients=n_patients, **kwargs)
+        rng = np.random.default_rng(99)
+        present = rng.random((n_patients, len(SUPERCLASSES))) < 0.4
+        present[8::9] = False
+        signals = self.signals.astype(np.float32)
+        labels = []
+        for i, p in enumerate(self.records["patient_id"].str[1:].astype(int)):
+            for c in np.flatnonzero(present[p]):
+                signals[i, 2 * c : 2 * c + 2] += 2.0
+            labels.append(",".join(SUPERCLASSES[c] for c in np.flatnonzero(present[p])))
+        self.signals = signals.astype(np.float16)
+        self.records["superclass"] = labels
+
+
 def rhythm_labels(cache):
     y = np.array([RHYTHMS.index(r) if r in RHYTHMS else -1 for r in cache.records["rhythm"]], dtype=np.int64)
     return y
@@ -210,6 +234,52 @@ def test_linear_probe_reports_best_validation_weights():
     assert short["epochs_run"] == short["best_epoch"] + 1
 
 
+def separable_multilabel_features(n=160, d=8, classes=5, seed=0):
+    rng = np.random.default_rng(seed)
+    y = (rng.random((n, classes)) < 0.4).astype(np.float32)
+    x = y @ (rng.standard_normal((classes, d)) * 3) + rng.standard_normal((n, d))
+    splits = {"train": np.arange(0, 100), "val": np.arange(100, 130), "test": np.arange(130, 160)}
+    return x.astype(np.float32), y, splits
+
+
+def test_linear_probe_multilabel_learns_separable_labels():
+    x, y, splits = separable_multilabel_features()
+    out = linear_probe(x, y, splits, 5, seed=0, epochs=200, patience=5, batch_size=16, device="cpu")
+    # early stopping on the validation macro AUC, reported as val_auc (there is no val_accuracy)
+    assert "val_accuracy" not in out and out["val_auc"] >= 0.95
+    assert out["test_auc"] >= 0.95
+    assert out["test_accuracy"] >= 0.5  # exact match: all five labels of a row right
+    assert 0.8 <= out["test_balanced_accuracy"] <= 1.0
+    assert out["epochs_run"] == out["best_epoch"] + 5 < 200
+    assert linear_probe(x, y, splits, 5, seed=0, epochs=200, patience=5, batch_size=16, device="cpu") == out
+
+
+def test_multilabel_probe_trains_with_binary_cross_entropy(monkeypatch):
+    from ecgmask.transfer import objective as objective_module
+
+    calls = []
+    real = objective_module.F.binary_cross_entropy_with_logits
+    monkeypatch.setattr(objective_module.F, "binary_cross_entropy_with_logits",
+                        lambda logits, target: calls.append(target.dtype) or real(logits, target))
+    x, y, splits = separable_multilabel_features()
+    linear_probe(x, y, splits, 5, seed=0, epochs=1, patience=1, device="cpu")
+    assert calls and set(calls) == {torch.float32}
+    calls.clear()
+    xs, ys, s3 = separable_features()
+    linear_probe(xs, ys, s3, 3, seed=0, epochs=1, patience=1, device="cpu")
+    assert calls == []  # single-label: cross-entropy, as before
+
+
+def test_objective_follows_the_shape_of_the_labels():
+    from ecgmask.transfer import objective_for
+
+    assert not objective_for(np.zeros(4, dtype=np.int64)).multilabel
+    assert objective_for(np.zeros((4, 5), dtype=np.float32)).multilabel
+    assert objective_for(np.zeros((4, 5))).val_key == "val_auc"
+    with pytest.raises(ValueError, match="multi-hot"):
+        objective_for(np.zeros((2, 3, 4)))
+
+
 def test_linear_probe_is_deterministic_on_cpu():
     x, y, splits = separable_features(seed=1)
     a = linear_probe(x, y, splits, 3, seed=5, epochs=10, patience=10, batch_size=16, device="cpu")
@@ -315,6 +385,76 @@ def test_run_probe_checkpoint_modes_need_a_checkpoint():
         run_probe(probe_config("linear"), FakeCache(n_patients=8), None)
 
 
+def superclass_splits(cache):
+    """By patient as manual_splits (0..55 train, 56..67 val, 68..79 test), labelled windows only."""
+    from ecgmask.tasks import labelled_rows, task_labels
+
+    labelled = labelled_rows(cache.records, "superdiagnostic")
+    y = np.full((len(cache), 5), np.nan, dtype=np.float32)
+    y[labelled] = task_labels(cache.records[labelled], "superdiagnostic")[0]
+    pid = cache.records["patient_id"].str[1:].astype(int).to_numpy()
+    bounds = {"train": (0, 56), "val": (56, 68), "test": (68, 80)}
+    return y, {k: np.flatnonzero((pid >= lo) & (pid < hi) & labelled) for k, (lo, hi) in bounds.items()}
+
+
+def test_end_to_end_trains_a_multilabel_task():
+    cache = FakeSuperclassCache()
+    y, splits = superclass_splits(cache)
+
+    def run():
+        torch.manual_seed(0)
+        return train_end_to_end(ResNet1d18(width=4), cache, y, splits, 5, seed=0, steps=30, eval_every=5,
+                                patience=6, lr=1e-2, batch_size=16, device="cpu")
+
+    a = run()
+    assert a == run()
+    assert {"val_auc", "test_auc", "test_accuracy", "steps_run"} <= set(a) and "val_accuracy" not in a
+    assert a["test_auc"] > 0.6, a  # separable offsets: well above chance after 30 steps
+
+
+MULTILABEL_KEYS = (KEYS - {"val_accuracy"}) | {"val_auc", "test_auc_skipped"}
+
+
+@needs_data
+@pytest.mark.parametrize("mode", ["linear", "scratch"])
+def test_run_probe_multilabel_task(tmp_path, mode):
+    from ecgmask.tasks import labelled_rows
+
+    cache = FakeSuperclassCache()
+    torch.manual_seed(0)
+    save_encoder(tmp_path, ResNet1d18(width=4))
+    config = probe_config(mode, task="superdiagnostic", epochs=100, patience=10, steps=6, eval_every=2)
+    out = run_probe(config, cache, tmp_path if mode == "linear" else None)
+    assert MULTILABEL_KEYS <= set(out)
+    labelled = labelled_rows(cache.records, "superdiagnostic")
+    assert 0 < labelled.sum() < len(cache)
+    assert out["n_train"] + out["n_val"] + out["n_test"] == labelled.sum()  # '' windows left out everywhere
+    assert isinstance(out["test_auc_skipped"], str)
+    assert 0.0 <= out["test_auc"] <= 1.0 and 0.0 <= out["test_accuracy"] <= 1.0
+    if mode == "linear":  # a random encoder's features of separable inputs: far above chance
+        assert out["test_auc"] >= 0.8, out
+    assert run_probe(config, cache, tmp_path if mode == "linear" else None) == out
+
+
+@needs_data
+def test_run_probe_refuses_a_cache_without_the_tasks_labels(tmp_path):
+    save_encoder(tmp_path, ResNet1d18(width=4))
+    chapman_like = FakeCache(n_patients=8)  # no superclass column
+    with pytest.raises(ValueError, match=r"cache <fake cache fake0> has no labels for task 'superdiagnostic'"):
+        run_probe(probe_config("linear", task="superdiagnostic"), chapman_like, tmp_path)
+    empty = FakeCache(n_patients=8)
+    empty.records["superclass"] = ""
+    with pytest.raises(ValueError, match="has no labels for task 'superdiagnostic'.*empty on every window"):
+        run_probe(probe_config("linear", task="superdiagnostic"), empty, tmp_path)
+
+
+def test_classes_without_a_test_auc_are_named():
+    from ecgmask.transfer.probe import classes_without_auc
+
+    y_test = np.array([[1, 0, 1, 0, 0], [0, 0, 1, 1, 0], [1, 0, 1, 0, 0]], dtype=np.float32)
+    assert classes_without_auc(y_test, SUPERCLASSES) == ["MI", "STTC", "HYP"]
+
+
 def test_early_stopping_restores_the_best_validation_weights():
     from ecgmask.transfer.early_stopping import fit_early_stopping
 
@@ -328,10 +468,10 @@ def test_early_stopping_restores_the_best_validation_weights():
             model.weight.fill_(epoch["n"])  # the weights remember the epoch they come from
         return 0.0
 
-    fit = fit_early_stopping(model, train_epoch=train_epoch, val_accuracy=lambda: next(val_by_epoch),
+    fit = fit_early_stopping(model, train_epoch=train_epoch, val_score=lambda: next(val_by_epoch),
                              epochs=6, patience=3)
     # epoch 2 is best (0.7; the tie at epoch 5 does not count), epochs 3-5 do not improve: stop at 5
-    assert (fit.best_epoch, fit.epochs_run, fit.val_accuracy) == (2, 5, 0.7)
+    assert (fit.best_epoch, fit.epochs_run, fit.val_score) == (2, 5, 0.7)
     assert model.weight.item() == 2.0
 
 

@@ -7,10 +7,11 @@ The interface every other part codes against (docs/architecture.md, "Data"):
 
 from ecgmask.data.cache import EcgCache, NoUsableRecords, build_cache, format_summary
 from ecgmask.data.chapman import ChapmanSource
-from ecgmask.data.labels import RHYTHM_CLASSES, SEX_CLASSES, task_labels
+from ecgmask.data.labels import RHYTHM_CLASSES, SEX_CLASSES
 from ecgmask.data.preprocess import PreprocessParams
 from ecgmask.data.records import LEADS, EcgRecord, RecordError, WfdbSource, read_wfdb_record
 from ecgmask.data.splits import fraction_indices, split_indices
+from ecgmask.tasks import task_labels  # the task registry's, re-exported for data-level checks
 
 
 def default_study(*args, **kwargs):

@@ -1,4 +1,6 @@
-"""Downstream labels: the four merged rhythm classes (Zheng et al. 2020) and sex.
+"""Dataset-level labels: the four merged rhythm classes (Zheng et al. 2020) from SNOMED codes
+and from the Chapman CSV, and the values of the `sex` column. What a task is (its column,
+classes, metric) lives in the task registry, `ecgmask.tasks`.
 
 Rhythm classes, exactly as method.md lists them:
   AFIB: atrial fibrillation 164889003, atrial flutter 164890007          (CSV: AFIB, AF)
@@ -16,12 +18,7 @@ downstream caches exclude it rather than guess.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
-
-if TYPE_CHECKING:
-    import pandas as pd
 
 RHYTHM_CLASSES: tuple[str, ...] = ("AFIB", "GSVT", "SB", "SR")
 SEX_CLASSES: tuple[str, ...] = ("F", "M")
@@ -76,28 +73,3 @@ def rhythm_from_csv(code) -> tuple[str | None, str | None, str]:
     if hit is None:
         return None, f"rhythm outside AFIB/GSVT/SB/SR: {text or 'missing'!r}", ""
     return hit[0], None, hit[1]
-
-
-def task_labels(records: pd.DataFrame, task: str) -> tuple[np.ndarray, list[str]]:
-    """Integer labels for every row of `records` and the class names.
-
-    task 'arrhythmia' -> classes ['AFIB', 'GSVT', 'SB', 'SR'] from the `rhythm` column;
-    task 'sex' -> ['F', 'M'] from `sex`. Raises ValueError if any row lacks the label
-    (a pretraining cache, which keeps unlabelled records, is not a downstream set).
-    """
-    if task == "arrhythmia":
-        column, classes = "rhythm", list(RHYTHM_CLASSES)
-    elif task == "sex":
-        column, classes = "sex", list(SEX_CLASSES)
-    else:
-        raise ValueError(f"unknown task {task!r}; choose 'arrhythmia' or 'sex'")
-    values = records[column]
-    lookup = {c: i for i, c in enumerate(classes)}
-    y = values.map(lookup)
-    missing = int(y.isna().sum())
-    if missing:
-        raise ValueError(
-            f"{missing} of {len(values)} rows have no {column} label for task {task!r} "
-            "(is this a pretraining cache? downstream caches exclude unlabelled records)"
-        )
-    return y.to_numpy(dtype=np.int64), classes

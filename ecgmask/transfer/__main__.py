@@ -7,7 +7,8 @@ import json
 import sys
 
 from ecgmask.profiles import PROFILES
-from ecgmask.transfer.config import MODES, TASKS, ProbeConfig
+from ecgmask.tasks import TASKS
+from ecgmask.transfer.config import MODES, ProbeConfig
 from ecgmask.transfer.probe import run_probe
 
 
@@ -19,7 +20,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     )
     p.add_argument("--cache", required=True, help="downstream cache directory (built by ecgmask.data.build_cache)")
     p.add_argument("--checkpoint", help="pretraining checkpoint directory holding encoder.pt (linear, finetune)")
-    p.add_argument("--task", choices=TASKS, default="arrhythmia")
+    p.add_argument("--task", choices=list(TASKS), default="arrhythmia",
+                   help="; ".join(f"{t.name}: {t.description}" for t in TASKS.values()))
     p.add_argument("--fraction", type=float, default=1.0, help="fraction of the training patients labelled (default 1.0)")
     p.add_argument("--mode", choices=MODES, default="linear")
     p.add_argument("--seed", type=int, default=0, help="trial seed: head/encoder init and batch order")

@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, fields
 
 from ecgmask.profiles import Profile, get_profile
+from ecgmask.tasks import get_task
 
 MODES = ("linear", "finetune", "scratch", "random")
-TASKS = ("arrhythmia", "sex")
 # modes that train the whole network end to end (the others fit a linear head on frozen features)
 END_TO_END_MODES = ("finetune", "scratch")
 # modes that need a pretrained checkpoint
@@ -43,8 +43,7 @@ class ProbeConfig:
     standardize: bool = True
 
     def __post_init__(self):
-        if self.task not in TASKS:
-            raise ValueError(f"unknown task {self.task!r}; choose one of {list(TASKS)}")
+        get_task(self.task)  # a task of the registry (ecgmask/tasks.py), else a ValueError naming them
         if self.mode not in MODES:
             raise ValueError(f"unknown mode {self.mode!r}; choose one of {list(MODES)}")
         if not 0.0 < float(self.fraction) <= 1.0:

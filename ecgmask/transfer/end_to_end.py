@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import nn
 
-from ecgmask.metrics import accuracy
-from ecgmask.transfer.early_stopping import fit_early_stopping, report
+from ecgmask.transfer.early_stopping import fit_early_stopping
+from ecgmask.transfer.objective import objective_for
 from ecgmask.device import autocast, resolve_device
 
 
@@ -48,12 +47,16 @@ def train_end_to_end(
     optimiser steps (batches drawn from one seeded shuffle after another), validates every
     `eval_every` steps, early-stops on `splits["val"]` accuracy and returns the best-validation
     model's metrics on the whole `splits["test"]` with `steps_run` and `best_step`. `y[i]` is
-    the class of window i. `seed` sets the head's initialisation and the batch order. AMP (fp16
-    with a gradient scaler) on CUDA."""
+    the class of window i; for a multi-label task `y` is a (N, C) multi-hot matrix, trained
+    with binary cross-entropy and early-stopped on validation macro AUC
+    (`ecgmask.transfer.objective`). `seed` sets the head's initialisation and the batch order.
+    AMP (fp16 with a gradient scaler) on CUDA."""
     if steps < 1 or eval_every < 1:
         raise ValueError(f"train_end_to_end: steps and eval_every must be at least 1, got {steps} and {eval_every}")
     device = resolve_device(device)
-    y = np.asarray(y, dtype=np.int64)
+    objective = objective_for(y)
+    labels = objective.targets(y)
+    y = labels.numpy()
     train, val, test = (np.asarray(splits[k], dtype=np.int64) for k in ("train", "val", "test"))
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
@@ -62,7 +65,6 @@ def train_end_to_end(
     optimiser = torch.optim.Adam(model.parameters(), lr=lr)
     scaler = torch.amp.GradScaler("cuda", enabled=device.type == "cuda")
     order = torch.Generator().manual_seed(seed)
-    labels = torch.as_tensor(y)
 
     def batches():
         """Endless batches: one seeded shuffle of the training windows after another."""
@@ -86,7 +88,7 @@ def train_end_to_end(
             x = cache.batch(idx).to(device, non_blocking=True)
             target = labels[idx].to(device)
             with autocast(device):
-                loss = F.cross_entropy(model(x).float(), target)
+                loss = objective.loss(model(x).float(), target)
             optimiser.zero_grad(set_to_none=True)
             scaler.scale(loss).backward()
             scaler.step(optimiser)
@@ -105,13 +107,13 @@ def train_end_to_end(
                 out.append(model(x).float().cpu())
         return torch.cat(out).numpy()
 
-    def val_accuracy() -> float:
-        return accuracy(y[val], logits(val).argmax(axis=1))
+    def val_score() -> float:
+        return objective.val_score(y[val], logits(val))
 
     fit = fit_early_stopping(
-        model, train_epoch=train_round, val_accuracy=val_accuracy, epochs=-(-steps // eval_every), patience=patience,
+        model, train_epoch=train_round, val_score=val_score, epochs=-(-steps // eval_every), patience=patience,
         progress=progress, desc="end-to-end",
     )
-    result = report(fit, y[test], logits(test))
+    result = objective.report(fit, y[test], logits(test))
     result.update(steps_run=steps_done, best_step=min(fit.best_epoch * eval_every, steps))
     return result

@@ -1,14 +1,16 @@
-"""Linear probe: Linear(D, classes) on frozen features (Adam, lr 0.01, batch 256, early stopping)."""
+"""Linear probe: Linear(D, classes) on frozen features (Adam, lr 0.01, batch 256, early stopping).
+
+Single-label tasks train it with cross-entropy, multi-label tasks with binary cross-entropy
+on independent sigmoids (`ecgmask.transfer.objective`)."""
 
 from __future__ import annotations
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import nn
 
-from ecgmask.metrics import accuracy
-from ecgmask.transfer.early_stopping import fit_early_stopping, report
+from ecgmask.transfer.early_stopping import fit_early_stopping
+from ecgmask.transfer.objective import objective_for
 from ecgmask.device import resolve_device
 
 
@@ -28,10 +30,12 @@ def linear_probe(
     progress: bool = False,
 ) -> dict:
     """Fits the head on `splits["train"]` rows of `features`, early-stops on `splits["val"]`
-    accuracy and returns the best-validation head's metrics on the whole `splits["test"]`.
+    accuracy (macro AUC for a multi-label task) and returns the best-validation head's metrics
+    on the whole `splits["test"]` (`ecgmask.transfer.objective.Objective.report`).
 
-    `y[i]` is the class of row i of `features`. `seed` sets the head's initialisation and the
-    batch order; on CPU the same seed gives the same numbers.
+    `y[i]` is the class of row i of `features`, or for a multi-label task `y` is a (N, C)
+    multi-hot matrix. `seed` sets the head's initialisation and the batch order; on CPU the
+    same seed gives the same numbers.
 
     With `standardize` every feature is z-scored by its mean and standard deviation over the
     training rows (the labelled fraction only: no validation or test input is looked at), as
@@ -41,7 +45,8 @@ def linear_probe(
     """
     device = resolve_device(device)
     x = torch.as_tensor(np.asarray(features, dtype=np.float32), device=device)
-    labels = torch.as_tensor(np.asarray(y, dtype=np.int64), device=device)
+    objective = objective_for(y)
+    labels = objective.targets(y).to(device)
     train, val, test = (torch.as_tensor(np.asarray(splits[k], dtype=np.int64), device=device) for k in ("train", "val", "test"))
     if standardize:
         mean = x[train].mean(dim=0)
@@ -61,7 +66,7 @@ def linear_probe(
         total = 0.0
         for start in range(0, len(perm), batch_size):
             idx = perm[start : start + batch_size]
-            loss = F.cross_entropy(head(x[idx]), labels[idx])
+            loss = objective.loss(head(x[idx]), labels[idx])
             optimiser.zero_grad(set_to_none=True)
             loss.backward()
             optimiser.step()
@@ -73,11 +78,11 @@ def linear_probe(
         head.eval()
         return head(x[idx]).float().cpu().numpy()
 
-    def val_accuracy() -> float:
-        return accuracy(labels[val].cpu().numpy(), logits(val).argmax(axis=1))
+    def val_score() -> float:
+        return objective.val_score(labels[val].cpu().numpy(), logits(val))
 
     fit = fit_early_stopping(
-        head, train_epoch=train_epoch, val_accuracy=val_accuracy, epochs=epochs, patience=patience,
+        head, train_epoch=train_epoch, val_score=val_score, epochs=epochs, patience=patience,
         progress=progress, desc="linear probe",
     )
-    return report(fit, labels[test].cpu().numpy(), logits(test))
+    return objective.report(fit, labels[test].cpu().numpy(), logits(test))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 
@@ -10,33 +11,42 @@ import torch
 
 from ecgmask.checkpoint import load_encoder
 from ecgmask.models.resnet1d import ResNet1d18
+from ecgmask.tasks import get_task, labelled_rows, task_labels
 from ecgmask.transfer.config import CHECKPOINT_MODES, ProbeConfig
 from ecgmask.transfer.embeddings import compute_embeddings, embeddings
 from ecgmask.transfer.end_to_end import train_end_to_end
 from ecgmask.transfer.linear import linear_probe
 
-# the records column each task's label comes from (task_labels refuses rows without one)
-TASK_COLUMN = {"arrhythmia": "rhythm", "sex": "sex"}
+log = logging.getLogger(__name__)
 
 
 def task_splits(cache, config: ProbeConfig) -> tuple[np.ndarray, list[str], dict[str, np.ndarray]]:
-    """(y, classes, {"train", "val", "test"}) for the config's task.
+    """(y, classes, {"train", "val", "test"}) for the config's task (`ecgmask.tasks`).
+
+    `y` has a row per window: the class index (int64, -1 without a label) for a single-label
+    task, a float32 (N, C) multi-hot row (NaN without a label) for a multi-label one.
 
     The patient split and the labelled subset depend on `config.split_seed` only (never on the
     trial seed), so fractions are nested and every seed sees the same patients. Windows without
     a label for the task are dropped from every split.
     """
-    from ecgmask.data import fraction_indices, split_indices, task_labels
+    from ecgmask.data import fraction_indices, split_indices
 
+    task = get_task(config.task)
     records = cache.records
-    if config.task not in TASK_COLUMN:
-        raise ValueError(f"unknown task {config.task!r}; choose one of {sorted(TASK_COLUMN)}")
-    column = TASK_COLUMN[config.task]
-    labelled = records[column].notna().to_numpy()
+    where = getattr(cache, "path", "the downstream cache")
+    labelled = labelled_rows(records, task)
     if not labelled.any():
-        raise ValueError(f"{getattr(cache, 'path', 'the downstream cache')}: no window has a {column} label")
-    y = np.full(len(records), -1, dtype=np.int64)
-    y_labelled, classes = task_labels(records[labelled], config.task)
+        why = "the column is absent" if task.column not in records.columns else "it is empty on every window"
+        raise ValueError(
+            f"cache {where} has no labels for task {task.name!r}: no window has a {task.column!r} value "
+            f"({why}; {task.description or 'see ecgmask/tasks.py'})"
+        )
+    y_labelled, classes = task_labels(records[labelled], task)
+    if task.multilabel:
+        y = np.full((len(records), task.n_classes), np.nan, dtype=np.float32)
+    else:
+        y = np.full(len(records), -1, dtype=np.int64)
     y[labelled] = y_labelled
     split = split_indices(records, seed=config.split_seed)
     train = fraction_indices(records, split["train"], config.fraction, seed=config.split_seed)
@@ -45,12 +55,18 @@ def task_splits(cache, config: ProbeConfig) -> tuple[np.ndarray, list[str], dict
         idx = np.asarray(idx, dtype=np.int64)
         splits[name] = idx[labelled[idx]]
         if len(splits[name]) == 0:
-            where = getattr(cache, "path", "the downstream cache")
             raise ValueError(
                 f"{where}: no {config.task!r}-labelled window in the {name} split "
                 f"(fraction {config.fraction}, split seed {config.split_seed})"
             )
     return y, list(classes), splits
+
+
+def classes_without_auc(y_test: np.ndarray, classes: list[str]) -> list[str]:
+    """The classes of a multi-label test set with no positive or no negative window: they have
+    no AUC and are left out of the macro `test_auc`."""
+    positives = np.asarray(y_test, dtype=bool).sum(axis=0)
+    return [c for c, n in zip(classes, positives) if n == 0 or n == len(y_test)]
 
 
 def _open(cache):
@@ -64,7 +80,13 @@ def _open(cache):
 def run_probe(config: ProbeConfig, cache, checkpoint_dir: str | os.PathLike | None = None, *, progress: bool = False) -> dict:
     """Transfers to `config.task` on `cache` (an EcgCache or its directory) and returns
     `test_accuracy`, `test_balanced_accuracy`, `test_auc` (macro one-vs-rest), `val_accuracy`
-    (of the kept weights), `n_train`, `n_val`, `n_test` (windows), `epochs_run`, `best_epoch`.
+    (of the kept weights), `n_train`, `n_val`, `n_test` (windows), `epochs_run`, `best_epoch`
+    (finetune/scratch also `steps_run`, `best_step`).
+
+    A multi-label task (`ecgmask.tasks`, e.g. superdiagnostic) reports `val_auc` (the macro
+    AUC early stopping maximised) instead of `val_accuracy`; `test_accuracy` is the exact-match
+    accuracy, `test_auc` the macro AUC over the classes with a positive and a negative test
+    window, and `test_auc_skipped` names the others (comma-separated, '' when none; logged).
 
     - linear: frozen pretrained encoder; its embeddings are stored once in `checkpoint_dir` and
       reused; a linear head is fitted on them.
@@ -107,4 +129,10 @@ def run_probe(config: ProbeConfig, cache, checkpoint_dir: str | os.PathLike | No
                                   eval_every=config.eval_every, **end_to_end)
 
     result.update(n_train=len(splits["train"]), n_val=len(splits["val"]), n_test=len(splits["test"]))
+    if get_task(config.task).multilabel:
+        skipped = classes_without_auc(y[splits["test"]], classes)
+        if skipped:
+            log.warning("task %s: class(es) %s have no positive or no negative test window; test_auc is "
+                        "the mean over the other %d", config.task, ", ".join(skipped), len(classes) - len(skipped))
+        result["test_auc_skipped"] = ",".join(skipped)
     return result

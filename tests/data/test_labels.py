@@ -1,8 +1,4 @@
-import numpy as np
-import pandas as pd
-import pytest
-
-from ecgmask.data.labels import CSV_RHYTHM, SNOMED_TO_RHYTHM, rhythm_from_csv, rhythm_from_snomed, task_labels
+from ecgmask.data.labels import CSV_RHYTHM, SNOMED_TO_RHYTHM, rhythm_from_csv, rhythm_from_snomed
 
 
 def test_snomed_mapping_as_method_md_lists_it():
@@ -35,14 +31,3 @@ def test_rhythm_from_csv():
     assert rhythm_from_csv("AVB")[:2] == (None, "rhythm outside AFIB/GSVT/SB/SR: 'AVB'")
     assert rhythm_from_csv(float("nan"))[0] is None
 
-
-def test_task_labels():
-    records = pd.DataFrame({"rhythm": ["SR", "AFIB", "SB", "GSVT"], "sex": ["M", "F", "F", "M"]})
-    y, classes = task_labels(records, "arrhythmia")
-    assert classes == ["AFIB", "GSVT", "SB", "SR"] and y.tolist() == [3, 0, 2, 1] and y.dtype == np.int64
-    y, classes = task_labels(records, "sex")
-    assert classes == ["F", "M"] and y.tolist() == [1, 0, 0, 1]
-    with pytest.raises(ValueError, match="unknown task"):
-        task_labels(records, "age")
-    with pytest.raises(ValueError, match="1 of 2 rows have no rhythm label"):
-        task_labels(pd.DataFrame({"rhythm": ["SR", None], "sex": ["M", "F"]}), "arrhythmia")
