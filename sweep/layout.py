@@ -11,7 +11,9 @@ NFS mount or an `s3://`/`gs://` URI. Inside it:
   that a trial restarted after a driver crash reports it again instead of redoing the work;
 - `failed/<stage>/<key>.json` the error of a trial that failed for a reason a retry cannot fix;
 - `starts/<stage>/<key>/`     one small file every time a trial starts real work (an audit trail);
-- `figures/`                  the curves and the mask figure the sweep ends with.
+- `figures/`                  the curves and the mask figure the sweep ends with;
+- `sweep.log`                 everything the driver printed (Tune's table, Ray's logs, trials' output);
+- `mlruns/`, `wandb/`         the MLflow file store and the offline W&B runs of `--tracker`.
 
 Trainables, the sweep driver and the analysis all ask this module; none of them spells a
 folder name. It imports neither Ray nor torch.
@@ -35,6 +37,9 @@ DONE = "done"
 FAILED = "failed"
 STARTS = "starts"
 FIGURES = "figures"
+LOG_FILE = "sweep.log"
+MLRUNS = "mlruns"
+WANDB = "wandb"
 
 
 def is_uri(path: str | os.PathLike) -> bool:
@@ -107,3 +112,15 @@ class SweepLayout:
     @property
     def figures(self) -> str:
         return join(self.root, FIGURES)
+
+    @property
+    def log(self) -> str:
+        return join(self.root, LOG_FILE)
+
+    @property
+    def mlruns(self) -> str:
+        return join(self.root, MLRUNS)
+
+    @property
+    def wandb(self) -> str:
+        return join(self.root, WANDB)
