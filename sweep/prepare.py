@@ -1,6 +1,7 @@
 """Build a preprocessed ECG cache (signals.npy + records.parquet + rejected.csv).
 
   python sweep/prepare.py synthetic --records 1000 --seed 0 --out .cache/data
+  python sweep/prepare.py deepfake --records 10000 --seed 0 --out .cache/data
   python sweep/prepare.py wfdb --root /data/challenge2021 --exclude-prefix JS --out .cache/data
   python sweep/prepare.py chapman --root /data/chapman --out .cache/data
 
@@ -29,6 +30,10 @@ def _parser() -> argparse.ArgumentParser:
                    help="window length in samples; shorter records are centre-padded (default: 5000)")
     g.add_argument("--stride", type=int, default=2000,
                    help="stride in samples between windows of longer records (default: 2000)")
+    g.add_argument("--normalization", choices=("record", "lead"), default="record",
+                   help="record: each lead centred, one std over all leads and samples (keeps the "
+                        "limb-lead identities and relative amplitudes); lead: each lead z-scored "
+                        "on its own (default: record)")
     g.add_argument("--exclude-prefix", action="append", default=[], metavar="PREFIX",
                    help="leave out records whose name starts with PREFIX, e.g. JS for the "
                         "Chapman records inside the Challenge data (repeatable)")
@@ -36,7 +41,7 @@ def _parser() -> argparse.ArgumentParser:
                    help="leave out records or patients that are in this (downstream) cache "
                         "(repeatable)")
     g.add_argument("--workers", type=int, default=None,
-                   help="ingest processes (default: all cores)")
+                   help="ingest processes, and file writers of the deepfake tree (default: all cores)")
     g.add_argument("--no-progress", action="store_true", help="no progress bar")
 
     parser = argparse.ArgumentParser(
@@ -63,6 +68,25 @@ def _parser() -> argparse.ArgumentParser:
                      help="where to write the WFDB tree (default: OUT/trees/synthetic-s<SEED>-"
                           "n<RECORDS>-p<OFFSET>)")
 
+    df = sub.add_parser("deepfake", parents=[common],
+                        help="generate DeepFake ECGs (deepfake-ecg's Pulse2Pulse), then ingest them",
+                        description="Generate 10 s, 500 Hz 8-lead ECGs (I, II, V1-V6) with the "
+                                    "Pulse2Pulse generator of the deepfake-ecg package (pip install "
+                                    "'.[deepfake]'; no download), write them as a WFDB tree and ingest "
+                                    "it through the WFDB reader, which derives III, aVR, aVL, aVF. "
+                                    "Age, sex and Dx are unknown: a pretraining corpus.")
+    df.add_argument("--records", type=int, default=1000, help="number of ECGs (default: 1000)")
+    df.add_argument("--seed", type=int, default=0, help="noise seed (default: 0)")
+    df.add_argument("--patient-offset", type=int, default=0,
+                    help="first record number minus one, so that two corpora do not share "
+                         "records (default: 0)")
+    df.add_argument("--device", default="cpu",
+                    help="where the generator runs: cpu, cuda, auto (default: cpu)")
+    df.add_argument("--batch-size", type=int, default=16, help="ECGs generated at once (default: 16)")
+    df.add_argument("--tree", type=Path, default=None,
+                    help="where to write the WFDB tree (default: OUT/trees/deepfake-s<SEED>-"
+                         "n<RECORDS>-p<OFFSET>)")
+
     wf = sub.add_parser("wfdb", parents=[common], help="a pretraining corpus of WFDB/Challenge records",
                         description="Ingest every NAME.hea (+ .mat or .dat) under the roots as a "
                                     "pretraining corpus; unknown age/sex/Dx are kept.")
@@ -83,7 +107,8 @@ def main(argv: list[str] | None = None) -> int:
     from ecgmask.data import ChapmanSource, NoUsableRecords, PreprocessParams, WfdbSource, build_cache
 
     try:
-        params = PreprocessParams(fs=args.fs, length=args.length, stride=args.stride)
+        params = PreprocessParams(fs=args.fs, length=args.length, stride=args.stride,
+                                  normalization=args.normalization)
     except ValueError as err:
         print(f"prepare.py: error: {err}", file=sys.stderr)
         return 2
@@ -104,6 +129,22 @@ def main(argv: list[str] | None = None) -> int:
                                     progress=not args.no_progress)  # fmt: skip
         print(f"synthetic tree: {tree}")
         source = WfdbSource([tree]) if args.kind == "pretrain" else ChapmanSource(tree)
+    elif args.source == "deepfake":
+        from ecgmask.data.deepfake import write_deepfake_tree
+
+        if args.records < 1 or args.batch_size < 1:
+            print("prepare.py: error: --records and --batch-size must be at least 1", file=sys.stderr)
+            return 2
+        tree = args.tree or args.out / "trees" / f"deepfake-s{args.seed}-n{args.records}-p{args.patient_offset}"
+        try:
+            tree = write_deepfake_tree(tree, args.records, args.seed, patient_offset=args.patient_offset,
+                                       batch_size=args.batch_size, device=args.device, workers=args.workers,
+                                       progress=not args.no_progress)  # fmt: skip
+        except (ImportError, ValueError) as err:  # the package is missing, or no CUDA
+            print(f"prepare.py: error: {err}", file=sys.stderr)
+            return 2
+        print(f"deepfake tree: {tree}")
+        source = WfdbSource([tree])
     elif args.source == "wfdb":
         missing = [str(r) for r in args.root if not r.is_dir()]
         if missing:
