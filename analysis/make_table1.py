@@ -89,7 +89,9 @@ def parser() -> argparse.ArgumentParser:
                         "directory; repeat to combine sweeps (a later one wins on duplicates). "
                         f"Default: the latest sweep under ./{DEFAULT_RESULTS_ROOT}")
     p.add_argument("--metric", choices=sorted(METRICS), default="accuracy",
-                   help="test_accuracy, test_balanced_accuracy or test_auc (default: accuracy)")
+                   help="test_accuracy, test_balanced_accuracy or test_auc (default: accuracy); a task whose "
+                        "headline metric in ecgmask/tasks.py is not accuracy (superdiagnostic: AUC) always shows "
+                        "its own, named in its column header")
     p.add_argument("--fractions", type=_fractions, metavar="F,F,...",
                    help="training fractions to show as columns, e.g. 1,0.1,0.01 (default: every fraction in the sweep)")
     p.add_argument("--paper", action="store_true",

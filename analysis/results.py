@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from ecgmask.tasks import TASKS as TASK_REGISTRY
 # --metric name -> the result key run_probe reports (a fraction in [0, 1])
 METRICS = {
     "accuracy": "test_accuracy",
@@ -32,9 +33,10 @@ PAPER_ROWS = (
     "mask", "blockmask", "peakmask", "advmask", "3kg", "advmask+3kg",
 )
 TABLE_ROWS = PAPER_ROWS + ("random",)
-TASKS = ("arrhythmia", "sex")
+TASKS = tuple(TASK_REGISTRY)  # registry order (ecgmask/tasks.py): arrhythmia, sex, then the others
 CONFIG_KEYS = ("row", "task", "fraction", "seed")
-RESULT_KEYS = ("test_accuracy", "test_balanced_accuracy", "test_auc", "val_accuracy", "n_train", "n_test")
+# val_auc: the early-stopping score of a multi-label task (which reports no val_accuracy)
+RESULT_KEYS = ("test_accuracy", "test_balanced_accuracy", "test_auc", "val_accuracy", "val_auc", "n_train", "n_test")
 # Columns of the tidy frame, one row per trial.
 TIDY_COLUMNS = (
     "sweep", "trial_id", "row", "task", "fraction", "seed", "mode", "augmentation",

@@ -2,6 +2,11 @@
 
 Input is the tidy trial frame of `analysis.results` (one row per probe trial). Nothing here
 reads a sweep or touches Ray, so every function is tested on small hand-made frames too.
+
+Columns are (task, fraction), tasks in the registry's order (ecgmask/tasks.py: arrhythmia,
+sex, then any other task in the results). A task whose headline metric is test accuracy
+shows the table's metric (--metric); any other task shows its own headline metric, named in
+its header: the multi-label superdiagnostic task shows "superdiagnostic (AUC)".
 """
 
 from __future__ import annotations
@@ -16,21 +21,45 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from analysis.results import METRIC_LABELS, METRICS, PAPER_ROWS, TABLE_ROWS, TASKS
+from analysis.results import METRIC_LABELS, METRICS, PAPER_ROWS, TABLE_ROWS
+from ecgmask.tasks import TASKS as TASK_REGISTRY
 
 PAPER_TABLE = Path(__file__).with_name("paper_table1.csv")
 DASH = "—"
 DECIMALS = 1  # cells are shown, and the best of a column is chosen, at this precision
+# how a column header names a metric that is not the table's own
+METRIC_SHORT = {"accuracy": "accuracy", "balanced_accuracy": "balanced accuracy", "auc": "AUC"}
 
 
 @dataclass(frozen=True)
 class Column:
     task: str
     fraction: float
+    # the metric (a METRICS name) when the column shows another one than the table's, else None
+    metric: str | None = None
+
+    @property
+    def heading(self) -> str:
+        """The task, with the metric when it is not the table's: `superdiagnostic (AUC)`."""
+        return f"{self.task} ({METRIC_SHORT[self.metric]})" if self.metric else self.task
 
     @property
     def label(self) -> str:
-        return f"{self.task} {format_fraction(self.fraction)}"
+        return f"{self.heading} {format_fraction(self.fraction)}"
+
+
+def task_metric(task: str, metric: str) -> str:
+    """The metric (a METRICS name) the columns of `task` show in a table of `metric`: `metric`
+    when the task's headline metric (ecgmask/tasks.py) is test accuracy, or the task is not in
+    the registry; the task's headline metric otherwise (superdiagnostic: auc)."""
+    entry = TASK_REGISTRY.get(task)
+    if entry is None or entry.metric == METRICS["accuracy"]:
+        return metric
+    for name, key in METRICS.items():
+        if key == entry.metric:
+            return name
+    raise ValueError(f"task {task!r}: its headline metric {entry.metric!r} (ecgmask/tasks.py) is not one of "
+                     f"the result keys Table 1 knows, {sorted(METRICS.values())}")
 
 
 def format_fraction(fraction: float) -> str:
@@ -77,16 +106,20 @@ def order_rows(labels) -> list[str]:
     return known + sorted(labels - set(TABLE_ROWS))
 
 
-def order_columns(trials: pd.DataFrame, fractions=None, tasks=None) -> list[Column]:
-    """Task-major columns: arrhythmia, sex, then other tasks; fractions from large to small."""
+def order_columns(trials: pd.DataFrame, fractions=None, tasks=None, metric: str = "accuracy") -> list[Column]:
+    """Task-major columns: the registry's tasks in its order (arrhythmia, sex, ...), then any
+    other task; fractions from large to small. A column whose task shows another metric than
+    `metric` (`task_metric`) carries it."""
     found_tasks = set(trials["task"])
     if tasks is None:
-        tasks = [t for t in TASKS if t in found_tasks] + sorted(found_tasks - set(TASKS))
+        known = list(TASK_REGISTRY)
+        tasks = [t for t in known if t in found_tasks] + sorted(found_tasks - set(known))
     if fractions is None:
         fractions = sorted({_key(f) for f in trials["fraction"]}, reverse=True)
     else:
         fractions = sorted({_key(f) for f in fractions}, reverse=True)
-    return [Column(t, f) for t in tasks for f in fractions]
+    shown = {t: task_metric(t, metric) for t in tasks}
+    return [Column(t, f, None if shown[t] == metric else shown[t]) for t in tasks for f in fractions]
 
 
 # ---------------------------------------------------------------- aggregation
@@ -102,6 +135,10 @@ class Table1:
     failures: pd.DataFrame  # trials not `ok` inside the table: row, task, fraction, seed, status, error
     notes: list[str] = field(default_factory=list)
     paper: pd.DataFrame | None = None  # augmentation, task, fraction, mean, std (accuracy, %)
+
+    def metric_of(self, column: Column) -> str:
+        """The metric (a METRICS name) of a column's cells."""
+        return column.metric or self.metric
 
     def cell(self, row: str, column: Column) -> pd.Series:
         c = self.cells
@@ -121,14 +158,15 @@ def metric_column(metric: str) -> str:
 
 
 def build_table1(trials: pd.DataFrame, metric: str = "accuracy", fractions=None, rows=None, tasks=None) -> Table1:
-    """Mean and standard deviation (ddof=1) over seeds of `metric` in %, per row and column.
+    """Mean and standard deviation (ddof=1) over seeds of `metric` in %, per row and column
+    (a task whose headline metric is not accuracy shows that one: `task_metric`).
 
     Only `ok` trials are averaged. The full seed count is the number of distinct seeds over
     all trials (failed ones included), so a cell with fewer is flagged.
     """
-    column = metric_column(metric)
+    metric_column(metric)
     trials, notes = select_trials(trials)
-    columns = order_columns(trials, fractions=fractions, tasks=tasks)
+    columns = order_columns(trials, fractions=fractions, tasks=tasks, metric=metric)
     keep = {(c.task, c.fraction) for c in columns}
     in_table = trials[[(t, f) in keep for t, f in zip(trials["task"], trials["fraction"])]]
     rows = order_rows(in_table["row"]) if rows is None else list(rows)
@@ -137,6 +175,7 @@ def build_table1(trials: pd.DataFrame, metric: str = "accuracy", fractions=None,
     records = []
     for row in rows:
         for col in columns:
+            column = METRICS[col.metric or metric]
             group = in_table[(in_table["row"] == row) & (in_table["task"] == col.task) & (in_table["fraction"] == col.fraction)]
             ok = group[group["status"].eq("ok") & group[column].notna()]
             values = 100.0 * ok[column].to_numpy(dtype=float)
@@ -160,9 +199,11 @@ def build_table1(trials: pd.DataFrame, metric: str = "accuracy", fractions=None,
             shown = cells.loc[sel, "mean"].round(DECIMALS)
             cells.loc[shown.index[shown == shown.max()], "best"] = True
     bad = in_table[~in_table["status"].eq("ok")]
-    no_metric = in_table[in_table["status"].eq("ok") & in_table[column].isna()]
+    shown = pd.Series([METRICS[task_metric(t, metric)] for t in in_table["task"]], index=in_table.index, dtype=object)
+    reported = pd.Series([pd.notna(in_table.at[i, key]) for i, key in shown.items()], index=in_table.index, dtype=bool)
+    no_metric = in_table[in_table["status"].eq("ok") & ~reported]
     if len(no_metric):
-        no_metric = no_metric.assign(status="failed", error=f"reported no {column}")
+        no_metric = no_metric.assign(status="failed", error=[f"reported no {shown[i]}" for i in no_metric.index])
         bad = pd.concat([bad, no_metric])
     failures = bad[["row", "task", "fraction", "seed", "status", "error", "trial_id", "sweep"]].copy()
     failures["_r"] = failures["row"].map({r: i for i, r in enumerate(rows)})
@@ -223,14 +264,16 @@ def paired_comparison(trials: pd.DataFrame, table: Table1, baseline: str = "advm
     Only seeds where both rows have an `ok` result enter. Columns: row, task, fraction, n,
     seeds, mean_diff, ci_low, ci_high.
     """
-    column = metric_column(table.metric)
+    metric_column(table.metric)
     chosen, _ = select_trials(trials)
-    ok = chosen[chosen["status"].eq("ok") & chosen[column].notna()]
+    ok_trials = chosen[chosen["status"].eq("ok")]
     records = []
     for row in table.rows:
         if row == baseline:
             continue
         for col in table.columns:
+            column = METRICS[table.metric_of(col)]
+            ok = ok_trials[ok_trials[column].notna()]
             at = ok[(ok["task"] == col.task) & (ok["fraction"] == col.fraction)]
             ours = at[at["row"] == baseline].set_index("seed")[column]
             theirs = at[at["row"] == row].set_index("seed")[column]
@@ -295,6 +338,10 @@ def table_notes(table: Table1) -> list[str]:
         lines.append("Seeds never run (no trial in the sweep):")
         lines += [f"  - {c.row} / {c.task} {format_fraction(c.fraction)}: seed{'s' if len(c.missing_seeds) > 1 else ''} "
                   f"{', '.join(map(str, c.missing_seeds))}" for c in no_trial.itertuples()]
+    for task, name in dict.fromkeys((c.task, c.metric) for c in table.columns if c.metric):
+        kind = "; a multi-label task, so the AUC is the macro mean over its classes" if _multilabel(task) else ""
+        lines.append(f"{task} ({METRIC_SHORT[name]}) columns: the {METRIC_LABELS[name]} in %, "
+                     f"the task's headline metric (ecgmask/tasks.py{kind}).")
     absent = [r for r in PAPER_ROWS if r not in table.rows]
     if absent:
         lines.append(f"Rows of the paper not in this sweep: {', '.join(absent)}.")
@@ -308,8 +355,15 @@ def table_notes(table: Table1) -> list[str]:
     return lines
 
 
-def comparison_caption(baseline: str, metric: str, confidence: float = 0.95) -> str:
-    return (f"Paired comparison: {baseline} minus each row, {METRIC_LABELS[metric]} in percentage points; "
+def _multilabel(task: str) -> bool:
+    entry = TASK_REGISTRY.get(task)
+    return bool(entry and entry.multilabel)
+
+
+def comparison_caption(baseline: str, metric: str, confidence: float = 0.95, *, columns=()) -> str:
+    others = "".join(f" {h} columns: the {METRIC_LABELS[m]} instead."
+                     for h, m in dict.fromkeys((c.heading, c.metric) for c in columns if c.metric))
+    return (f"Paired comparison: {baseline} minus each row, {METRIC_LABELS[metric]} in percentage points;{others} "
             f"mean of the per-seed differences (pairs share a seed, only seeds where both rows have a result) "
             f"with a {confidence:.0%} confidence interval from the paired t distribution "
             f"(scipy.stats.t, n−1 degrees of freedom). * the interval excludes 0. "
@@ -367,7 +421,7 @@ def _comparison_markdown(table: Table1, comparison: pd.DataFrame, baseline: str)
             c = part[(part["task"] == col.task) & (part["fraction"] == col.fraction)].iloc[0]
             texts.append(_md_escape(comparison_text(c, star="\u2217")).replace("\u2217", "\\*"))
         out.append(f"| {_md_escape(row)} | " + " | ".join(texts) + " |")
-    out += ["", comparison_caption(baseline, table.metric)]
+    out += ["", comparison_caption(baseline, table.metric, columns=table.columns)]
     return "\n".join(out)
 
 
@@ -384,11 +438,11 @@ def _tex(text: str) -> str:
 
 
 def _tex_header(table: Table1) -> list[str]:
-    tasks = list(dict.fromkeys(c.task for c in table.columns))
+    headings = list(dict.fromkeys(c.heading for c in table.columns))
     spans, start, top = [], 2, [""]
-    for task in tasks:
-        width = sum(1 for c in table.columns if c.task == task)
-        top.append(rf"\multicolumn{{{width}}}{{c}}{{{_tex(task.capitalize())}}}")
+    for heading in headings:
+        width = sum(1 for c in table.columns if c.heading == heading)
+        top.append(rf"\multicolumn{{{width}}}{{c}}{{{_tex(heading[:1].upper() + heading[1:])}}}")
         spans.append(rf"\cmidrule(lr){{{start}-{start + width - 1}}}")
         start += width
     return [" & ".join(top) + r" \\", " ".join(spans),
@@ -418,7 +472,7 @@ def format_latex(table: Table1, comparison: pd.DataFrame | None = None, baseline
     out.append(r"\end{table}")
     if comparison is not None and not comparison.empty:
         out += ["", r"\begin{table}[t]", r"\centering", r"\small",
-                rf"\caption{{{_tex(comparison_caption(baseline, table.metric))}}}",
+                rf"\caption{{{_tex(comparison_caption(baseline, table.metric, columns=table.columns))}}}",
                 rf"\begin{{tabular}}{{{spec}}}", r"\toprule", *_tex_header(table), r"\midrule"]
         for row in comparison["row"].drop_duplicates():
             part = comparison[comparison["row"] == row]
@@ -435,7 +489,7 @@ def format_latex(table: Table1, comparison: pd.DataFrame | None = None, baseline
 def format_csv(table: Table1) -> str:
     """Tidy: one line per cell, numbers unrounded, in %."""
     cells = table.cells.copy()
-    cells.insert(3, "metric", METRICS[table.metric])
+    cells.insert(3, "metric", [METRICS[task_metric(t, table.metric)] for t in cells["task"]])
     cells["seeds"] = cells["seeds"].map(lambda s: " ".join(map(str, s)))
     cells["missing_seeds"] = cells["missing_seeds"].map(lambda s: " ".join(map(str, s)))
     buf = io.StringIO()

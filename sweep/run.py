@@ -24,6 +24,7 @@ if str(ROOT) not in sys.path:  # `python sweep/run.py` from a checkout
     sys.path.insert(0, str(ROOT))
 
 from ecgmask.profiles import PROFILES, get_profile  # noqa: E402
+from ecgmask.tasks import TASKS  # noqa: E402
 from search_spaces import get_space, names  # noqa: E402
 from search_spaces.plan import DEFAULT_SEEDS  # noqa: E402
 
@@ -65,7 +66,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--max-concurrent", type=int, help="at most this many trials at once [as many as fit]")
     parser.add_argument("--seeds", default=",".join(map(str, DEFAULT_SEEDS)), help=f"comma-separated seeds [{','.join(map(str, DEFAULT_SEEDS))}]")
     parser.add_argument("--rows", help="only these rows, comma-separated (e.g. scratch,advmask)")
-    parser.add_argument("--tasks", help="only these tasks, comma-separated (arrhythmia,sex)")
+    parser.add_argument("--tasks", help=f"only these tasks, comma-separated, of ecgmask/tasks.py ({','.join(TASKS)}); "
+                        "a task the space does not probe is probed like its first one [the space's]")
     parser.add_argument("--fractions", help="only these label fractions, comma-separated")
     parser.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE", help="override a profile field, e.g. --set epochs=1 (repeatable)")
     parser.add_argument("--checkpoint-every", type=int, default=1, help="pretraining checkpoints every k epochs (and the last) [1]")
