@@ -4,6 +4,7 @@
   python sweep/prepare.py deepfake --records 10000 --seed 0 --out .cache/data
   python sweep/prepare.py wfdb --root /data/challenge2021 --exclude-prefix JS --out .cache/data
   python sweep/prepare.py chapman --root /data/chapman --out .cache/data
+  python sweep/prepare.py ptbxl --root /data/ptb-xl --fs 500 --out .cache/data
 
 The cache lands in OUT/<kind>-<key>/, keyed by the input files, the preprocessing parameters
 and the exclusions: running the same command again reuses it; the last line printed is its
@@ -97,7 +98,23 @@ def _parser() -> argparse.ArgumentParser:
                         description="Ingest Chapman-Shaoxing, CSV form (Diagnostics.csv + "
                                     "ECGDataDenoised/) or WFDB form (JS*.hea + .mat).")
     ch.add_argument("--root", required=True, type=Path, metavar="DIR", help="the dataset folder")
+
+    px = sub.add_parser("ptbxl", parents=[common], help="PTB-XL, a downstream set with its own folds",
+                        description="Ingest PTB-XL (ptbxl_database.csv, scp_statements.csv, records100/ "
+                                    "and records500/): records500 for --fs above 100, else records100; "
+                                    "labels rhythm, sex, diagnostic superclass and strat_fold (splits use "
+                                    "folds 10 and 9 as test and validation). Records without a rhythm "
+                                    "class are kept.")
+    px.add_argument("--root", required=True, type=Path, metavar="DIR", help="the PTB-XL release folder")
     return parser
+
+
+def out_problem(out: Path) -> str | None:
+    """Why `out` cannot hold caches (a file where a folder must be), or None."""
+    for part in (out, *out.parents):
+        if part.exists():
+            return None if part.is_dir() else f"{part} is a file, not a folder"
+    return None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -112,10 +129,17 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as err:
         print(f"prepare.py: error: {err}", file=sys.stderr)
         return 2
+    problem = out_problem(args.out)
+    if problem:
+        print(f"prepare.py: error: --out {args.out}: {problem}", file=sys.stderr)
+        return 2
+    from ecgmask.data.cache import CacheError, check_cache
+
     for cache in args.exclude:
-        if not (cache / "meta.json").is_file():
-            print(f"prepare.py: error: --exclude {cache} is not a complete cache (no meta.json)",
-                  file=sys.stderr)  # fmt: skip
+        try:
+            check_cache(cache)
+        except CacheError as err:
+            print(f"prepare.py: error: --exclude {cache} is not a usable cache: {err}", file=sys.stderr)
             return 2
 
     if args.source == "synthetic":
@@ -151,6 +175,13 @@ def main(argv: list[str] | None = None) -> int:
             print(f"prepare.py: error: --root {', '.join(missing)}: not a directory", file=sys.stderr)
             return 2
         source = WfdbSource(args.root)
+    elif args.source == "ptbxl":
+        from ecgmask.data.ptbxl import PtbxlSource
+
+        if not args.root.is_dir():
+            print(f"prepare.py: error: --root {args.root}: not a directory", file=sys.stderr)
+            return 2
+        source = PtbxlSource(args.root, fs=args.fs)
     else:
         if not args.root.is_dir():
             print(f"prepare.py: error: --root {args.root}: not a directory", file=sys.stderr)

@@ -1,12 +1,14 @@
 """ECG data: readers, labels, preprocessing, the memory-mapped cache, splits.
 
 The interface every other part codes against (docs/architecture.md, "Data"):
-`LEADS`, `PreprocessParams`, `build_cache` (with `WfdbSource` / `ChapmanSource`),
-`EcgCache`, `split_indices`, `fraction_indices`, `task_labels`, `default_study`.
+`LEADS`, `PreprocessParams`, `build_cache` (with sources: `WfdbSource` / `ChapmanSource` /
+`PtbxlSource`, the `Source` protocol), `EcgCache` (`check_cache`, `CacheError`), `split_indices`, `fraction_indices`, `task_labels`, `default_study`.
 """
 
-from ecgmask.data.cache import EcgCache, NoUsableRecords, build_cache, format_summary
+from ecgmask.data.cache import CacheError, EcgCache, NoUsableRecords, build_cache, check_cache, format_summary
 from ecgmask.data.chapman import ChapmanSource
+from ecgmask.data.ptbxl import PtbxlSource
+from ecgmask.data.sources import Source, WorkItem
 from ecgmask.data.labels import RHYTHM_CLASSES, SEX_CLASSES
 from ecgmask.data.preprocess import PreprocessParams
 from ecgmask.data.records import LEADS, EcgRecord, RecordError, WfdbSource, read_wfdb_record
@@ -25,14 +27,19 @@ __all__ = [
     "LEADS",
     "RHYTHM_CLASSES",
     "SEX_CLASSES",
+    "CacheError",
     "ChapmanSource",
     "EcgCache",
     "EcgRecord",
     "NoUsableRecords",
     "PreprocessParams",
+    "PtbxlSource",
     "RecordError",
+    "Source",
     "WfdbSource",
+    "WorkItem",
     "build_cache",
+    "check_cache",
     "default_study",
     "format_summary",
     "fraction_indices",

@@ -7,36 +7,45 @@ processes, all cores by default), preprocesses it (`ecgmask.data.preprocess`) an
 - `signals.npy`: (N windows, 12, length) float16, appended window by window while the
   ingest runs (memory does not grow with the corpus); open it with memory mapping;
 - `records.parquet`: one row per window: record, source, patient_id, age, sex, dx (comma
-  SNOMED codes), rhythm, window (index of the window within its record);
+  codes: SNOMED, or SCP statements for PTB-XL), rhythm, superclass, fold, window (index of
+  the window within its record);
 - `rejected.csv`: path, reason for every record left out (bad data, missing labels in a
-  downstream set, or excluded on purpose);
+  downstream set, a duplicate name, an unreadable path, or excluded on purpose);
 - `meta.json`: fs, length, stride, kind, key, n_windows, n_records and the ingest summary.
   It is written last; the directory is built under a temporary name and renamed when
-  complete, so a cache directory with this name is always whole.
+  complete, so a cache directory with this name is whole unless something damaged it
+  afterwards, which `check_cache` finds (`EcgCache.open` runs it; `build_cache` rebuilds
+  a keyed cache that fails it instead of reusing it).
 
-Sources (all of one kind per cache):
-- `WfdbSource(roots)` (`ecgmask.data.records`): pretraining corpus, kind 'pretrain'; keeps
-  records whose age, sex or Dx are unknown.
-- `ChapmanSource(root)` (`ecgmask.data.chapman`): downstream set, kind 'downstream'; a record
-  needs a rhythm in AFIB/GSVT/SB/SR and a known sex.
+The builder knows no source type: everything source-specific (what to read, how, which
+labels a downstream record needs, how to describe it) is behind the `Source` protocol of
+`ecgmask.data.sources`, implemented by `WfdbSource`, `ChapmanSource` and `PtbxlSource`.
 
 The key hashes the input files (path, size, mtime), the sources, the preprocessing parameters
 and the exclusions, so the same inputs reuse the cache and any change builds a new one.
 `exclude_prefixes` drops records whose name starts with a prefix (e.g. 'JS', the Chapman
 records inside the Challenge data); `exclude_caches` drops records whose name or patient id
-appears in another (downstream) cache.
+appears in another (downstream) cache. A record name seen twice (the same record in two
+folders) is read once: later copies are rejected naming the first.
+
+Ingest workers end with the ingest: a worker whose ingest process died exits by itself
+(`_die_with_parent`), and temporary directories left by a killed ingest are removed by the
+next build in the same root once their owner is gone.
 """
 
 from __future__ import annotations
 
 import csv
+import ctypes
 import hashlib
 import itertools
 import json
 import multiprocessing as mp
 import os
 import shutil
+import signal
 import sys
+import threading
 import time
 from collections import Counter, deque
 from concurrent.futures import ProcessPoolExecutor
@@ -50,18 +59,97 @@ import numpy as np
 if TYPE_CHECKING:  # imported where used: worker processes start without pandas
     import pandas as pd
 
-from ecgmask.data.chapman import ChapmanSource, read_chapman_csv_record
-from ecgmask.data.labels import RHYTHM_CLASSES, rhythm_from_snomed
+from ecgmask.data.labels import RHYTHM_CLASSES
 from ecgmask.data.preprocess import PreprocessParams, preprocess
-from ecgmask.data.records import LEADS, RecordError, WfdbSource, patient_id_for, read_wfdb_record
+from ecgmask.data.records import LEADS, RecordError
+from ecgmask.data.sources import Source, WorkItem, as_sources
 
-CACHE_VERSION = 1  # bump when the cache layout or preprocessing changes meaning
+CACHE_VERSION = 2  # bump when the cache layout or preprocessing changes meaning
 _NPY_HEADER_BYTES = 128
 RECORDS_PER_WORKER = 200  # with workers=None, start one worker per this many records (up to all cores)
+META_REQUIRED = ("fs", "length", "stride", "kind", "key", "n_windows")
+COLUMNS = ("record", "source", "patient_id", "age", "sex", "dx", "rhythm", "superclass", "fold")
+_PARENT_POLL_S = 0.5  # how often a worker checks that its ingest is still alive
+_PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 
 
 class NoUsableRecords(RuntimeError):
     """Raised when an ingest leaves nothing to train on; the message says why."""
+
+
+class CacheError(ValueError):
+    """A directory that is not a whole ECG cache. The message is one line naming the file
+    and the problem."""
+
+
+# ---------------------------------------------------------------------------- checking a cache
+
+
+def _first_line(err: BaseException) -> str:
+    text = str(err).strip().splitlines()
+    return text[0] if text else type(err).__name__
+
+
+def check_cache(path: str | os.PathLike) -> dict:
+    """meta.json of the cache at `path` after checking that the cache is whole.
+
+    Checks meta.json (readable, with fs, length, stride, kind, key, n_windows),
+    signals.npy (a .npy whose header says (n_windows, 12, length) float16 and whose size
+    matches the header) and records.parquet (n_windows rows). Raises CacheError otherwise.
+    """
+    path = Path(path)
+    if not path.is_dir():
+        raise CacheError(f"{path}: not a directory, so not an ECG cache")
+    meta_file = path / "meta.json"
+    if not meta_file.is_file():
+        raise CacheError(f"{meta_file}: missing, so {path} is not a complete ECG cache")
+    try:
+        meta = json.loads(meta_file.read_text())
+    except (OSError, ValueError) as err:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
+        raise CacheError(f"{meta_file}: unreadable ({_first_line(err)})") from None
+    if not isinstance(meta, dict):
+        raise CacheError(f"{meta_file}: not a JSON object")
+    missing = [k for k in META_REQUIRED if k not in meta]
+    if missing:
+        raise CacheError(f"{meta_file}: incomplete, no {', '.join(missing)}")
+    n, length = meta["n_windows"], meta["length"]
+    if not all(isinstance(v, int) and v >= 0 for v in (n, length)):
+        raise CacheError(f"{meta_file}: n_windows {n!r} and length {length!r} must be counts")
+
+    signals = path / "signals.npy"
+    if not signals.is_file():
+        raise CacheError(f"{signals}: missing")
+    try:
+        with open(signals, "rb") as f:
+            version = np.lib.format.read_magic(f)
+            read = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+            shape, fortran, dtype = read(f)
+            offset = f.tell()
+    except (OSError, ValueError, EOFError) as err:
+        raise CacheError(f"{signals}: not a readable .npy array ({_first_line(err)})") from None
+    want = (n, len(LEADS), length)
+    if tuple(shape) != want or dtype != np.float16 or fortran:
+        raise CacheError(
+            f"{signals}: holds {'Fortran-order ' if fortran else ''}{dtype} {tuple(shape)}, "
+            f"meta.json says float16 {want}"
+        )
+    size = signals.stat().st_size
+    expected = offset + int(np.prod(want)) * 2
+    if size != expected:
+        raise CacheError(f"{signals}: {size} bytes, its header needs {expected} (truncated or overwritten)")
+
+    table = path / "records.parquet"
+    if not table.is_file():
+        raise CacheError(f"{table}: missing")
+    try:
+        import pyarrow.parquet as pq
+
+        rows = pq.ParquetFile(table).metadata.num_rows
+    except Exception as err:  # pyarrow raises its own error types for damaged files
+        raise CacheError(f"{table}: not a readable parquet table ({_first_line(err)})") from None
+    if rows != n:
+        raise CacheError(f"{table}: {rows} rows, meta.json says {n} windows")
+    return meta
 
 
 # ---------------------------------------------------------------------------- the cache
@@ -78,21 +166,16 @@ class EcgCache:
 
     @classmethod
     def open(cls, path: str | os.PathLike) -> "EcgCache":
+        """Open a cache after `check_cache`; raises CacheError naming the damaged file."""
         import pandas as pd
 
         path = Path(path)
-        meta_file = path / "meta.json"
-        if not meta_file.is_file():
-            raise FileNotFoundError(f"{path} is not a complete ECG cache (no meta.json)")
-        meta = json.loads(meta_file.read_text())
-        records = pd.read_parquet(path / "records.parquet")
-        cache = cls(path, records, meta)
-        if cache.signals.shape != (len(records), len(LEADS), meta["length"]):
-            raise ValueError(
-                f"{path}: signals.npy has shape {cache.signals.shape}, records.parquet "
-                f"{len(records)} rows and length {meta['length']}"
-            )
-        return cache
+        meta = check_cache(path)
+        try:
+            records = pd.read_parquet(path / "records.parquet")
+        except Exception as err:  # damage past the parquet footer that check_cache reads
+            raise CacheError(f"{path / 'records.parquet'}: unreadable ({_first_line(err)})") from None
+        return cls(path, records, meta)
 
     @property
     def signals(self) -> np.ndarray:
@@ -134,37 +217,27 @@ class EcgCache:
 # ---------------------------------------------------------------------------- reading one record
 
 
-def process_item(item: dict, kind: str, params: PreprocessParams) -> tuple:
-    """Read + label-check + preprocess one record (runs in a worker process).
+def process_item(source: Source, item: WorkItem, params: PreprocessParams) -> tuple:
+    """Read (with the source's label rule) + preprocess one record (runs in a worker process).
 
     Returns ('ok', path, info, windows float16) or ('rejected', path, reason, None). Every
     exception becomes a reason: bad data never ends an ingest with a traceback.
     """
-    path = item["path"]
+    path = item.path
     try:
-        if item["reader"] == "chapman_csv":
-            rec = read_chapman_csv_record(item)
-            rhythm, rhythm_reason = rec.extra["rhythm"], rec.extra["rhythm_reason"]
-        else:
-            rec = read_wfdb_record(path)
-            rhythm, rhythm_reason = rhythm_from_snomed(rec.dx)
-        if kind == "downstream":
-            if rhythm is None:
-                raise RecordError(rhythm_reason)
-            if rec.sex is None:
-                raw = rec.extra.get("sex_raw")
-                raise RecordError(
-                    f"unknown sex: {raw!r}" if raw is not None else "unknown sex: no Male/Female #Sex in the header"
-                )
+        rec = source.read(item)
         windows = preprocess(rec.signal, rec.fs, params).astype(np.float16)
         info = {
             "record": rec.name,
-            "source": item["source"],
+            "source": item.source,
             "patient_id": rec.patient_id,
             "age": float("nan") if rec.age is None else float(rec.age),
             "sex": rec.sex,
             "dx": ",".join(rec.dx),
-            "rhythm": rhythm,
+            "rhythm": rec.rhythm,
+            "superclass": rec.superclass,
+            "fold": rec.fold,
+            "notes": list(rec.notes),
             "duration_s": rec.duration_s,
             "n_windows": int(windows.shape[0]),
             "derived_leads": bool(rec.derived_leads),
@@ -178,37 +251,53 @@ def process_item(item: dict, kind: str, params: PreprocessParams) -> tuple:
         return ("rejected", path, f"unexpected error: {type(err).__name__}: {err}", None)
 
 
-def _item_identity(item: dict) -> tuple[str, str]:
-    """(record name, patient id) of a work item, known before reading it."""
-    path = Path(item["path"])
-    name = item.get("name") or path.stem
-    if item["reader"] == "chapman_csv":
-        return name, name
-    return name, patient_id_for(path, name)
-
-
 # ---------------------------------------------------------------------------- running items
 
 
-def _run_items(items: list[dict], kind: str, params: PreprocessParams, workers: int) -> Iterator[tuple]:
+def _die_with_parent(parent_pid: int) -> None:
+    """Worker initializer: the worker ends when the ingest process `parent_pid` does.
+
+    forkserver workers are children of the fork server, not of the ingest; the fork server
+    exits when the ingest dies (its pipe closes), so on Linux the kernel's parent-death
+    signal ends the worker at once. Everywhere, a watch thread ends it within
+    _PARENT_POLL_S when the ingest is gone or the worker was re-parented.
+    """
+    server = os.getppid()
+    if sys.platform.startswith("linux"):
+        try:
+            ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
+        except (OSError, AttributeError):
+            pass  # no prctl here: the watch thread below still ends the worker
+
+    def watch() -> None:
+        while True:
+            if os.getppid() != server or not pid_alive(parent_pid):
+                os._exit(1)
+            time.sleep(_PARENT_POLL_S)
+
+    threading.Thread(target=watch, name="ingest-parent-watch", daemon=True).start()
+
+
+def _run_items(work: list[tuple[Source, WorkItem]], params: PreprocessParams, workers: int) -> Iterator[tuple]:
     """Results of `process_item` in input order, at most a few per worker in flight.
 
     A window of futures bounds memory whatever the corpus size; a worker that dies (killed
     for memory, say) breaks the pool loudly instead of leaving the ingest waiting forever.
     """
-    func = partial(process_item, kind=kind, params=params)
+    func = partial(process_item, params=params)
     if workers <= 1:
-        for item in items:
-            yield func(item)
+        for source, item in work:
+            yield func(source, item)
         return
     ctx = mp.get_context("forkserver")  # no fork of a possibly threaded parent
     ctx.set_forkserver_preload(["ecgmask.data.cache"])
     in_flight: deque = deque()
-    pending = iter(items)
-    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+    pending = iter(work)
+    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_die_with_parent,
+                             initargs=(os.getpid(),)) as pool:  # fmt: skip
         try:
-            for item in itertools.islice(pending, 4 * workers):
-                in_flight.append(pool.submit(func, item))
+            for source, item in itertools.islice(pending, 4 * workers):
+                in_flight.append(pool.submit(func, source, item))
             while in_flight:
                 try:
                     result = in_flight.popleft().result()
@@ -216,8 +305,8 @@ def _run_items(items: list[dict], kind: str, params: PreprocessParams, workers: 
                     raise RuntimeError(
                         "an ingest worker process died (out of memory?); nothing was written"
                     ) from None
-                for item in itertools.islice(pending, 1):
-                    in_flight.append(pool.submit(func, item))
+                for source, item in itertools.islice(pending, 1):
+                    in_flight.append(pool.submit(func, source, item))
                 yield result
         finally:
             for future in in_flight:
@@ -264,36 +353,13 @@ class _NpyAppender:
 # ---------------------------------------------------------------------------- keys and summaries
 
 
-def _as_sources(sources) -> list:
-    if isinstance(sources, (WfdbSource, ChapmanSource)):
-        return [sources]
-    sources = list(sources)
-    if not sources:
-        raise ValueError("build_cache needs at least one source")
-    for s in sources:
-        if not isinstance(s, (WfdbSource, ChapmanSource)):
-            raise TypeError(f"unknown source {s!r}; use WfdbSource or ChapmanSource")
-    return sources
-
-
-def _describe(source) -> dict:
-    if isinstance(source, WfdbSource):
-        return {"type": "wfdb", "roots": [str(r.resolve()) for r in source.roots]}
-    return {"type": "chapman", "root": str(source.root.resolve()),
-            "fs": source.fs, "expected_samples": source.expected_samples}  # fmt: skip
-
-
-def _where(source) -> str:
-    return ", ".join(str(r) for r in source.roots) if isinstance(source, WfdbSource) else str(source.root)
-
-
 def cache_key(sources, params: PreprocessParams, exclude_prefixes=(), exclude_caches=()) -> str:
     """Hash of the input files (path, size, mtime), sources, parameters and exclusions."""
-    sources = _as_sources(sources)
+    sources = as_sources(sources)
     h = hashlib.sha256()
     spec = {
         "version": CACHE_VERSION,
-        "sources": [_describe(s) for s in sources],
+        "sources": [s.describe() for s in sources],
         "params": params.to_dict(),
         "exclude_prefixes": sorted(exclude_prefixes),
         "exclude_caches": sorted(EcgCache.open(c).meta["key"] for c in exclude_caches),
@@ -318,7 +384,7 @@ def _counts(counter: Counter, classes, other: str) -> dict:
 def _summarize(kind: str, n_inputs: int, infos: list[dict], rejected: list[tuple[str, str]]) -> dict:
     rhythm = Counter(i["rhythm"] or "unlabelled" for i in infos)
     sex = Counter(i["sex"] or "unknown" for i in infos)
-    return {
+    summary = {
         "n_inputs": n_inputs,
         "kept_records": len(infos),
         "n_windows": int(sum(i["n_windows"] for i in infos)),
@@ -328,6 +394,14 @@ def _summarize(kind: str, n_inputs: int, infos: list[dict], rejected: list[tuple
         "rhythm": _counts(rhythm, RHYTHM_CLASSES, "unlabelled"),
         "sex": _counts(sex, ("F", "M"), "unknown"),
     }
+    labelled = [i["superclass"] for i in infos if i["superclass"] is not None]
+    if labelled:  # multi-label: a record counts once for each of its classes
+        classes = Counter(c for text in labelled for c in text.split(",") if c)
+        summary["superclass"] = {**dict(sorted(classes.items())), **({"none": sum(1 for t in labelled if not t)})}
+    notes = Counter(_reason_category(n) for i in infos for n in i["notes"])
+    if notes:
+        summary["kept_without_label"] = dict(notes.most_common())
+    return summary
 
 
 def format_summary(meta: dict, path: Path | None = None) -> str:
@@ -345,13 +419,18 @@ def format_summary(meta: dict, path: Path | None = None) -> str:
                      "computed by the limb-lead identities")  # fmt: skip
     for reason, count in s["rejected"].items():
         lines.append(f"    {count:6d}  {reason}")
-    for name in ("rhythm", "sex"):
+    for reason, count in s.get("kept_without_label", {}).items():
+        lines.append(f"  kept without a label: {count} {reason}")
+    for name in ("rhythm", "sex", "superclass"):
+        if name not in s:
+            continue
         parts = [f"{c} {n} ({100.0 * n / kept:.1f}%)" if kept else f"{c} {n}" for c, n in s[name].items()]
         lines.append(f"  {name}: " + ", ".join(parts))
     return "\n".join(lines)
 
 
-def _pid_alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
+    """True while a process `pid` exists (a zombie counts: its owner has not reaped it)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -361,14 +440,24 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
-def _remove_stale_tmp(out_root: Path, stem: str) -> None:
-    for tmp in out_root.glob(f".tmp-{stem}-*"):
+def _remove_stale_tmp(out_root: Path) -> None:
+    """Remove `.tmp-<stem>-<pid>` build directories whose owner process is gone."""
+    for tmp in out_root.glob(".tmp-*-*"):
         try:
             pid = int(tmp.name.rsplit("-", 1)[1])
         except ValueError:
             continue
-        if not _pid_alive(pid):
+        if tmp.is_dir() and not pid_alive(pid):
             shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _discard(directory: Path) -> None:
+    """Remove a damaged cache directory: renamed out of the way first, so that its name is
+    free at once even if removing its files takes a while."""
+    trash = directory.parent / f".tmp-discard-{directory.name}-{os.getpid()}"
+    shutil.rmtree(trash, ignore_errors=True)
+    os.rename(directory, trash)
+    shutil.rmtree(trash, ignore_errors=True)
 
 
 def _excluded_identities(exclude_caches) -> tuple[set[str], set[str]]:
@@ -396,13 +485,15 @@ def build_cache(
 ) -> Path:
     """Build (or reuse) the keyed cache `out_root/<kind>-<key>/` and return its path.
 
+    `sources`: one `ecgmask.data.sources.Source` or several of one kind. An existing cache
+    with the key is reused when `check_cache` passes and rebuilt when it fails.
     `workers=None` starts one worker process per RECORDS_PER_WORKER records, up to all cores
     (small ingests run in this process). Prints the ingest summary when `progress` is true.
     Raises NoUsableRecords when no record is left; the rejected list is then kept as
     `out_root/<kind>-<key>.rejected.csv`.
     """
     params = params or PreprocessParams()
-    sources = _as_sources(sources)
+    sources = as_sources(sources)
     kinds = {s.kind for s in sources}
     if len(kinds) != 1:
         raise ValueError("all sources of one cache must be of one kind (pretrain or downstream)")
@@ -413,14 +504,20 @@ def build_cache(
     key = cache_key(sources, params, exclude_prefixes, exclude_caches)
     stem = f"{kind}-{key[:16]}"
     final = out_root / stem
-    if (final / "meta.json").is_file():
-        if progress:
-            meta = json.loads((final / "meta.json").read_text())
-            print(f"reusing {final}\n" + format_summary(meta, final), flush=True)
-        return final
+    if final.exists():
+        try:
+            meta = check_cache(final)
+        except CacheError as err:
+            if progress:
+                print(f"rebuilding a damaged cache: {err}", flush=True)
+            _discard(final)
+        else:
+            if progress:
+                print(f"reusing {final}\n" + format_summary(meta, final), flush=True)
+            return final
 
     out_root.mkdir(parents=True, exist_ok=True)
-    _remove_stale_tmp(out_root, stem)
+    _remove_stale_tmp(out_root)
     tmp = out_root / f".tmp-{stem}-{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir()
@@ -431,7 +528,7 @@ def build_cache(
             reasons = "; ".join(f"{n} {r}" for r, n in meta["summary"]["rejected"].items()) or "no records found"
             raise NoUsableRecords(
                 f"nothing usable left: {meta['summary']['n_inputs']} record(s) in "
-                f"{', '.join(_where(s) for s in sources)}, none kept "
+                f"{', '.join(s.describe()['where'] for s in sources)}, none kept "
                 f"({reasons}); see {out_root / (stem + '.rejected.csv')}"
             )
         try:
@@ -448,38 +545,50 @@ def build_cache(
     return final
 
 
+def _screen(work: list[tuple[Source, WorkItem]], exclude_prefixes, exclude_caches):
+    """(work to read, rejected (path, reason)): listing problems, later copies of a record
+    name, and exclusions are decided here, before any record is read."""
+    rejected: list[tuple[str, str]] = []
+    first_path: dict[str, str] = {}
+    names, patients = _excluded_identities(exclude_caches) if exclude_caches else (set(), set())
+    kept = []
+    for source, item in work:
+        if item.problem is not None:
+            rejected.append((item.path, item.problem))
+            continue
+        if item.name in first_path:
+            rejected.append((item.path, f"duplicate record name: {item.name} is already read from {first_path[item.name]}"))
+            continue
+        first_path[item.name] = item.path
+        prefix = next((p for p in exclude_prefixes if item.name.startswith(p)), None)
+        if prefix is not None:
+            rejected.append((item.path, f"excluded: name starts with {prefix!r}"))
+        elif item.name in names or item.patient_id in patients:
+            rejected.append((item.path, "excluded: record or patient is in an excluded cache"))
+        else:
+            kept.append((source, item))
+    return kept, rejected
+
+
 def _ingest(sources, kind, key, params, tmp, exclude_prefixes, exclude_caches, workers, progress) -> dict:
     import pandas as pd
     from tqdm import tqdm
 
     start = time.perf_counter()
-    items = [item for s in sources for item in s.work_items()]
-    n_inputs = len(items)
-    rejected: list[tuple[str, str]] = []
-    if exclude_prefixes or exclude_caches:
-        names, patients = _excluded_identities(exclude_caches)
-        kept_items = []
-        for item in items:
-            name, patient = _item_identity(item)
-            prefix = next((p for p in exclude_prefixes if name.startswith(p)), None)
-            if prefix is not None:
-                rejected.append((item["path"], f"excluded: name starts with {prefix!r}"))
-            elif name in names or patient in patients:
-                rejected.append((item["path"], "excluded: record or patient is in an excluded cache"))
-            else:
-                kept_items.append(item)
-        items = kept_items
+    work = [(s, item) for s in sources for item in s.items()]
+    n_inputs = len(work)
+    work, rejected = _screen(work, exclude_prefixes, exclude_caches)
 
     if workers is None:
         # a worker costs about a second to start; small ingests run in this process
-        workers = min(len(os.sched_getaffinity(0)), len(items) // RECORDS_PER_WORKER)
-    workers = max(1, min(int(workers), len(items)))
+        workers = min(len(os.sched_getaffinity(0)), len(work) // RECORDS_PER_WORKER)
+    workers = max(1, min(int(workers), len(work)))
     writer = _NpyAppender(tmp / "signals.npy", (len(LEADS), params.length), np.float16)
     infos: list[dict] = []
-    bar = tqdm(total=len(items), desc=f"ingest {kind}", unit="rec", disable=not progress,
+    bar = tqdm(total=len(work), desc=f"ingest {kind}", unit="rec", disable=not progress,
                file=sys.stderr, dynamic_ncols=True)  # fmt: skip
     try:
-        for status, path, payload, windows in _run_items(items, kind, params, workers):
+        for status, path, payload, windows in _run_items(work, params, workers):
             if status == "ok":
                 writer.append(windows)
                 infos.append(payload)
@@ -496,10 +605,10 @@ def _ingest(sources, kind, key, params, tmp, exclude_prefixes, exclude_caches, w
         w.writerow(["path", "reason"])
         w.writerows(rejected)
     counts = np.array([i["n_windows"] for i in infos], dtype=np.int64)
-    columns = ["record", "source", "patient_id", "age", "sex", "dx", "rhythm"]
-    table = pd.DataFrame({c: [i[c] for i in infos] for c in columns})
+    table = pd.DataFrame({c: [i[c] for i in infos] for c in COLUMNS})
     table = table.loc[np.repeat(np.arange(len(infos)), counts)].reset_index(drop=True)
     table["age"] = table["age"].astype("float64")
+    table["fold"] = table["fold"].astype("Int64")  # nullable: None outside datasets with folds
     table["window"] = np.concatenate([np.arange(n) for n in counts]) if len(counts) else np.array([], np.int64)
     table.to_parquet(tmp / "records.parquet", index=False)
 
@@ -513,7 +622,7 @@ def _ingest(sources, kind, key, params, tmp, exclude_prefixes, exclude_caches, w
         "n_windows": int(writer.n),
         "n_records": len(infos),
         "leads": list(LEADS),
-        "sources": [_describe(s) for s in sources],
+        "sources": [s.describe() for s in sources],
         "exclude_prefixes": list(exclude_prefixes),
         "exclude_caches": [str(c) for c in exclude_caches],
         "version": CACHE_VERSION,

@@ -16,7 +16,7 @@ patient (Chapman has one ECG per patient): `patient_id` is the FileName.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from typing import TYPE_CHECKING
@@ -26,8 +26,17 @@ import numpy as np
 if TYPE_CHECKING:
     import pandas as pd
 
-from ecgmask.data.labels import rhythm_from_csv
-from ecgmask.data.records import EcgRecord, RecordError, check_leads, parse_age, parse_sex, select_leads
+from ecgmask.data.labels import rhythm_from_csv, rhythm_from_snomed
+from ecgmask.data.records import (
+    EcgRecord,
+    RecordError,
+    check_leads,
+    parse_age,
+    parse_sex,
+    read_wfdb_record,
+    select_leads,
+)
+from ecgmask.data.sources import WorkItem
 
 CSV_FS = 500
 CSV_SAMPLES = 5000
@@ -101,28 +110,40 @@ def read_chapman_csv(
     return np.ascontiguousarray(data)
 
 
-def read_chapman_csv_record(item: dict) -> EcgRecord:
-    """Read one CSV-form record described by a work item (see ChapmanSource.work_items)."""
-    signal = read_chapman_csv(item["path"], expected_samples=item["expected_samples"])
+def read_chapman_csv_record(item: WorkItem, *, fs: float, expected_samples: int) -> EcgRecord:
+    """Read one CSV-form record described by a work item (see ChapmanSource.items)."""
+    signal = read_chapman_csv(item.path, expected_samples=expected_samples)
     check_leads(signal)
-    rhythm, reason, code = rhythm_from_csv(item["rhythm"])
-    name = item["name"]
+    rhythm, reason, code = rhythm_from_csv(item.fields["rhythm"])
+    sex_raw = item.fields["sex"]
     return EcgRecord(
-        name=name,
-        path=Path(item["path"]),
-        fs=float(item["fs"]),
+        name=item.name,
+        path=Path(item.path),
+        fs=float(fs),
         signal=signal,
-        age=parse_age(item["age"]),
-        sex=parse_sex(item["sex"]),
+        age=parse_age(item.fields["age"]),
+        sex=parse_sex(sex_raw),
         dx=(code,) if code else (),
-        patient_id=name,
-        extra={"rhythm": rhythm, "rhythm_reason": reason, "sex_raw": item["sex"]},
+        patient_id=item.patient_id,
+        rhythm=rhythm,
+        extra={"rhythm_reason": reason, "sex_raw": sex_raw},
     )
+
+
+def require_downstream_labels(rec: EcgRecord, rhythm_reason: str | None) -> EcgRecord:
+    """The downstream rule: a rhythm class and a known sex, else RecordError with the reason."""
+    if rec.rhythm is None:
+        raise RecordError(rhythm_reason or "rhythm outside AFIB/GSVT/SB/SR")
+    if rec.sex is None:
+        raw = rec.extra.get("sex_raw")
+        raise RecordError(f"unknown sex: {raw!r}" if raw is not None else "unknown sex: no Male/Female #Sex in the header")
+    return rec
 
 
 @dataclass(frozen=True)
 class ChapmanSource:
-    """Chapman-Shaoxing at `root`, CSV or WFDB form (detected); a downstream source."""
+    """Chapman-Shaoxing at `root`, CSV or WFDB form (detected); a downstream source
+    (`ecgmask.data.sources.Source`): records need a rhythm class and a known sex."""
 
     root: Path
     expected_samples: int = CSV_SAMPLES
@@ -148,16 +169,18 @@ class ChapmanSource:
 
         return file_stats(self.root.resolve())
 
-    def work_items(self) -> list[dict]:
+    def describe(self) -> dict:
+        root = str(self.root.resolve())
+        return {"type": "chapman", "root": root, "fs": self.fs, "expected_samples": self.expected_samples,
+                "where": root}  # fmt: skip
+
+    def items(self) -> list[WorkItem]:
         if not self.root.is_dir():
             raise FileNotFoundError(f"Chapman root {self.root} is not a directory")
         if self.form == "wfdb":
-            from ecgmask.data.records import list_wfdb_headers
+            from ecgmask.data.records import wfdb_items
 
-            return [
-                {"reader": "wfdb", "path": str(p), "source": self.name}
-                for p in list_wfdb_headers(self.root)
-            ]
+            return wfdb_items([self.root], source_name=lambda root: self.name)
         table = read_diagnostics(self.root)
         signal_dir = self.root / "ECGDataDenoised"
         items = []
@@ -165,18 +188,18 @@ class ChapmanSource:
             name = str(row.FileName).strip()
             if name.lower().endswith(".csv"):
                 name = name[:-4]
-            items.append(
-                {
-                    "reader": "chapman_csv",
-                    "path": str(signal_dir / f"{name}.csv"),
-                    "name": name,
-                    "source": self.name,
-                    "rhythm": row.Rhythm,
-                    "sex": row.Gender,
-                    "age": row.PatientAge,
-                    "fs": self.fs,
-                    "expected_samples": self.expected_samples,
-                }
-            )
+            # one ECG per patient in Chapman: the record is its own patient
+            fields = {"rhythm": row.Rhythm, "sex": row.Gender, "age": row.PatientAge}
+            items.append(WorkItem(path=str(signal_dir / f"{name}.csv"), name=name, patient_id=name,
+                                  source=self.name, fields=fields))  # fmt: skip
         return items
 
+    def read(self, item: WorkItem) -> EcgRecord:
+        if item.path.endswith(".hea"):  # the WFDB form: rhythm from the SNOMED #Dx
+            rec = read_wfdb_record(item.path)
+            rhythm, reason = rhythm_from_snomed(rec.dx)
+            rec = replace(rec, rhythm=rhythm)
+        else:
+            rec = read_chapman_csv_record(item, fs=self.fs, expected_samples=self.expected_samples)
+            reason = rec.extra["rhythm_reason"]
+        return require_downstream_labels(rec, reason)

@@ -65,6 +65,11 @@ class EcgRecord:
     patient_id: str = ""
     derived_leads: bool = False  # III, aVR, aVL, aVF computed from I and II (an 8-lead record)
     extra: dict = field(default_factory=dict)
+    # labels a source adds (the cache's columns); None when unknown
+    rhythm: str | None = None  # 'AFIB' | 'GSVT' | 'SB' | 'SR'
+    superclass: str | None = None  # PTB-XL: comma-separated NORM,MI,STTC,CD,HYP ('' for none)
+    fold: int | None = None  # the dataset's own fold (PTB-XL strat_fold)
+    notes: tuple[str, ...] = ()  # why a kept record lacks a label ("category: detail")
 
     @property
     def duration_s(self) -> float:
@@ -210,9 +215,11 @@ class _Signal:
     spf: int
     skew: int
     offset: int
-    gain: float
+    gain: float  # NaN when the header's gain field is not a number (checked per lead read)
     baseline: int
     name: str
+    checksum: int | None = None  # 16-bit sum of the samples, when the header gives one
+    gain_text: str = ""
 
 
 @dataclass
@@ -223,6 +230,13 @@ class _Header:
     sig_len: int
     signals: list[_Signal]
     comments: list[str]
+
+
+def _number(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        return float("nan")
 
 
 _FMT_RE = re.compile(r"^(\d+)(?:x(\d+))?(?::(\d+))?(?:\+(\d+))?$")
@@ -268,13 +282,12 @@ def _parse_header_text(text: str) -> _Header:
             raise ValueError(f"signal format {parts[1]!r} not understood")
         fmt, spf, skew, offset = m.group(1), int(m.group(2) or 1), int(m.group(3) or 0), int(m.group(4) or 0)
         g = _GAIN_RE.match(parts[2])
-        if not g:
-            raise ValueError(f"gain {parts[2]!r} not understood")
-        gain = float(g.group(1)) or 200.0  # WFDB: gain 0 means the default 200 adu/mV
+        gain = _number(g.group(1)) if g else float("nan")  # not a number: rejected when the lead is read
         adc_zero = int(parts[4]) if len(parts) > 4 else 0
-        baseline = int(g.group(2)) if g.group(2) is not None else adc_zero
+        baseline = int(g.group(2)) if g and g.group(2) is not None else adc_zero
+        checksum = int(parts[6]) if len(parts) > 6 else None
         desc = " ".join(parts[8:]) if len(parts) > 8 else ""
-        signals.append(_Signal(parts[0], fmt, spf, skew, offset, gain, baseline, desc))
+        signals.append(_Signal(parts[0], fmt, spf, skew, offset, gain, baseline, desc, checksum, parts[2]))
     return _Header(name, nsig, fs, sig_len, signals, comments)
 
 
@@ -301,7 +314,9 @@ def read_header(hea_path: str | os.PathLike) -> _Header:
         signals = [
             _Signal(h.file_name[i], str(h.fmt[i]), int((h.samps_per_frame or [1] * h.n_sig)[i] or 1),
                     int((h.skew or [0] * h.n_sig)[i] or 0), int((h.byte_offset or [0] * h.n_sig)[i] or 0),
-                    float(h.adc_gain[i]), int(h.baseline[i]), h.sig_name[i])
+                    float(h.adc_gain[i]), int(h.baseline[i]), h.sig_name[i],
+                    None if h.checksum is None or h.checksum[i] is None else int(h.checksum[i]),
+                    str(h.adc_gain[i]))
             for i in range(h.n_sig)
         ]  # fmt: skip
         return _Header(h.record_name, h.n_sig, float(h.fs), int(h.sig_len), signals, list(h.comments))
@@ -388,12 +403,47 @@ def _digital_to_mv(digital: np.ndarray, chosen: list[int], sigs: list[_Signal]) 
     return out
 
 
-def read_signals_wfdb(hea_path: Path, chosen: list[int]) -> np.ndarray:
-    """(len(chosen), n) float32 mV through `wfdb.rdrecord` (the general path)."""
+def read_signals_wfdb(hea_path: Path, chosen: list[int], sigs: list[_Signal] | None = None) -> np.ndarray:
+    """(len(chosen), n) float32 mV through `wfdb.rdrecord` (the general path).
+
+    Read as digital values first so that the header's checksums of `sigs` (the chosen
+    signals' header lines) are verified, then converted exactly as `physical=True` would.
+    """
     import wfdb
 
-    rec = wfdb.rdrecord(str(hea_path.with_suffix("")), channels=list(chosen), physical=True)
+    rec = wfdb.rdrecord(str(hea_path.with_suffix("")), channels=list(chosen), physical=False)
+    if sigs is not None and all(s.spf == 1 for s in sigs):  # frames averaged otherwise: sums differ
+        check_checksums(rec.d_signal, sigs)
+    rec.dac(expanded=False, return_res=64, inplace=True)
     return np.ascontiguousarray(rec.p_signal.T, dtype=np.float32)
+
+
+def check_calibration(sigs: list[_Signal]) -> None:
+    """RecordError for a lead whose gain is not a positive number.
+
+    WFDB reads a missing gain as 200 adu/mV; a gain field that is there but not a number
+    is an error in the header, not a default, and a zero (uncalibrated) or negative gain
+    gives no millivolts.
+    """
+    for s in sigs:
+        if not np.isfinite(s.gain):
+            raise RecordError(f"unparseable gain: {s.gain_text!r} for lead {s.name}")
+        if s.gain <= 0:
+            raise RecordError(f"non-positive gain: {s.gain_text!r} for lead {s.name} (uncalibrated or inverted)")
+
+
+def check_checksums(digital: np.ndarray, sigs: list[_Signal]) -> None:
+    """RecordError when a column of (n, k) `digital` does not sum to its header checksum.
+
+    WFDB's checksum is the sum of the signal's samples modulo 65536 (written signed or
+    unsigned); a header without one is not checked.
+    """
+    sums = digital.sum(axis=0, dtype=np.int64)
+    bad = [s.name for s, total in zip(sigs, sums) if s.checksum is not None and (int(total) - s.checksum) % 65536]
+    if bad:
+        raise RecordError(
+            f"checksum mismatch: {', '.join(bad)} in {sigs[0].file_name} (corrupt or altered signal file)"
+        )
 
 
 def patient_id_for(hea_path: Path, record_name: str) -> str:
@@ -426,9 +476,12 @@ def read_wfdb_record(hea_path: str | os.PathLike, *, use_fast_path: bool = True)
     """Read one WFDB/Challenge record as 12 leads in mV. Raises RecordError for bad data."""
     hea_path = Path(hea_path)
     header = read_header(hea_path)
+    if not header.fs > 0:
+        raise RecordError(f"non-positive sampling rate: {header.fs:g} Hz in the header")
     if header.sig_len <= 0:
         raise RecordError("no samples: the header declares 0 samples")
     chosen, derived = plan_leads([s.name for s in header.signals])
+    check_calibration([header.signals[i] for i in chosen])
     signal = None
     if use_fast_path and _fast_path_ok(header):
         mat = hea_path.parent / header.signals[0].file_name
@@ -437,11 +490,12 @@ def read_wfdb_record(hea_path: str | os.PathLike, *, use_fast_path: bool = True)
         # the MATLAB header is checked against the .hea (counts, size) in _read_mat_v4
         digital = _read_mat_v4(mat, header.nsig, header.sig_len)
         if digital is not None:
+            check_checksums(digital[:, chosen], [header.signals[i] for i in chosen])
             signal = _digital_to_mv(digital, chosen, [header.signals[i] for i in chosen])
     if signal is None:
         _check_file_sizes(hea_path, header)
         try:
-            signal = read_signals_wfdb(hea_path, chosen)
+            signal = read_signals_wfdb(hea_path, chosen, [header.signals[i] for i in chosen])
         except RecordError:
             raise
         except Exception as err:  # wfdb raises bare ValueErrors etc. on malformed files
@@ -470,7 +524,7 @@ def read_wfdb_record(hea_path: str | os.PathLike, *, use_fast_path: bool = True)
 
 def list_wfdb_headers(root: str | os.PathLike) -> list[Path]:
     """Every `*.hea` under `root` (recursively, hidden entries skipped), sorted."""
-    return [p for p in list_files(root) if p.suffix == ".hea"]
+    return [Path(p) for p, _, _ in walk_tree(root, suffix=".hea")[0]]
 
 
 def write_challenge_record(
@@ -497,34 +551,68 @@ def write_challenge_record(
     digital = np.clip(digital, -32768, 32767).astype(np.int16)
     scipy.io.savemat(out_dir / f"{name}.mat", {"val": digital}, format="4")
     lines = [f"{name} {x.shape[0]} {fs:g} {x.shape[1]}"]
+    checksums = (digital.astype(np.int64).sum(axis=1) + 2**15) % 2**16 - 2**15  # signed, as WFDB writes
     for i, lead in enumerate(leads):
         first = int(digital[i, 0]) if x.shape[1] else 0
-        lines.append(f"{name}.mat 16+24 {gain:g}/mV 16 0 {first} 0 0 {lead}")
+        lines.append(f"{name}.mat 16+24 {gain:g}/mV 16 0 {first} {int(checksums[i])} 0 {lead}")
     lines += [f"#{c}" for c in comments]
     (out_dir / f"{name}.hea").write_text("\n".join(lines) + "\n")
     return out_dir / f"{name}.hea"
 
 
-def file_stats(root: str | os.PathLike) -> list[tuple[str, int, int]]:
-    """(path, size, mtime_ns) of every regular file under `root` (recursively, hidden
-    entries skipped), sorted by path."""
-    out: list[tuple[str, int, int]] = []
+def walk_tree(
+    root: str | os.PathLike, suffix: str | None = None
+) -> tuple[list[tuple[str, int, int]], list[tuple[str, str]]]:
+    """(files, problems) under `root`, recursively, hidden entries skipped.
+
+    files: (path, size, mtime_ns) of every regular file (ending in `suffix`, if given), sorted
+    by path. problems: (path, reason) of every folder, and every file ending in `suffix`, that
+    could not be read (permissions, a broken link, a link into a loop of links): one bad path
+    is listed, never the end of the walk. Links are followed, but a folder already walked (a
+    link back up the tree, or a second link to one folder) is not walked again.
+    """
+    files: list[tuple[str, int, int]] = []
+    problems: list[tuple[str, str]] = []
+    seen: set[tuple[int, int]] = set()
+
+    def wanted(name: str) -> bool:
+        return suffix is None or name.endswith(suffix)
+
     stack = [os.fspath(root)]
     while stack:
-        d = stack.pop()
+        folder = stack.pop()
         try:
-            entries = list(os.scandir(d))
-        except OSError:
+            st = os.stat(folder)
+            if (st.st_dev, st.st_ino) in seen:
+                continue  # reached again through a link: walked once already
+            seen.add((st.st_dev, st.st_ino))
+            entries = sorted(os.scandir(folder), key=lambda e: e.name)
+        except OSError as err:
+            problems.append((folder, f"unreadable folder: {err.strerror or err}"))
             continue
+        subfolders = []
         for e in entries:
             if e.name.startswith("."):
                 continue
-            if e.is_dir(follow_symlinks=True):
-                stack.append(e.path)
-            elif e.is_file(follow_symlinks=True):
-                st = e.stat(follow_symlinks=True)
-                out.append((e.path, st.st_size, st.st_mtime_ns))
-    return sorted(out)
+            try:
+                if e.is_dir(follow_symlinks=True):
+                    subfolders.append(e.path)
+                elif wanted(e.name):
+                    if e.is_file(follow_symlinks=True):
+                        st = e.stat(follow_symlinks=True)
+                        files.append((e.path, st.st_size, st.st_mtime_ns))
+                    elif e.is_symlink():
+                        problems.append((e.path, f"unreadable file: broken link to {os.readlink(e.path)}"))
+            except OSError as err:  # a link loop (ELOOP), a vanished entry, no permission
+                if wanted(e.name) or e.is_symlink():
+                    problems.append((e.path, f"unreadable path: {err.strerror or err}"))
+        stack.extend(reversed(subfolders))
+    return sorted(files), sorted(problems)
+
+
+def file_stats(root: str | os.PathLike) -> list[tuple[str, int, int]]:
+    """(path, size, mtime_ns) of every regular file under `root` (see `walk_tree`)."""
+    return walk_tree(root)[0]
 
 
 def list_files(root: str | os.PathLike) -> list[Path]:
@@ -532,11 +620,34 @@ def list_files(root: str | os.PathLike) -> list[Path]:
     return [Path(p) for p, _, _ in file_stats(root)]
 
 
+def wfdb_items(roots, source_name=None) -> list:
+    """Work items for every `*.hea` under `roots`, and one with `problem` set for every path
+    the walk could not read. `source_name(root)` names the `source` column (default: the
+    root folder's name)."""
+    from ecgmask.data.sources import WorkItem
+
+    items = []
+    for root in roots:
+        root = Path(root)
+        if not root.is_dir():
+            raise FileNotFoundError(f"WFDB root {root} is not a directory")
+        source = source_name(root) if source_name else (root.resolve().name or str(root))
+        headers, problems = walk_tree(root, suffix=".hea")
+        for path, _, _ in headers:
+            name = Path(path).stem
+            items.append(WorkItem(path=path, name=name, patient_id=patient_id_for(Path(path), name), source=source))
+        for path, reason in problems:
+            name = Path(path).stem
+            items.append(WorkItem(path=path, name=name, patient_id=name, source=source, problem=reason))
+    return items
+
+
 @dataclass(frozen=True)
 class WfdbSource:
     """A pretraining corpus: every WFDB/Challenge record under `roots` (searched recursively).
 
-    Records keep unknown age, sex or Dx. `source` in the cache is the root folder's name.
+    Records keep unknown age, sex or Dx (`rhythm` is filled where the Dx names one class).
+    `source` in the cache is the root folder's name. Implements `ecgmask.data.sources.Source`.
     """
 
     roots: tuple[Path, ...]
@@ -552,11 +663,17 @@ class WfdbSource:
         """(path, size, mtime_ns) of every file under the roots: what the cache key hashes."""
         return [s for root in self.roots for s in file_stats(root.resolve())]
 
-    def work_items(self) -> list[dict]:
-        items = []
-        for root in self.roots:
-            if not root.is_dir():
-                raise FileNotFoundError(f"WFDB root {root} is not a directory")
-            source = root.resolve().name or str(root)
-            items += [{"reader": "wfdb", "path": str(p), "source": source} for p in list_wfdb_headers(root)]
-        return items
+    def describe(self) -> dict:
+        roots = [str(r.resolve()) for r in self.roots]
+        return {"type": "wfdb", "roots": roots, "where": ", ".join(roots)}
+
+    def items(self) -> list:
+        return wfdb_items(self.roots)
+
+    def read(self, item) -> EcgRecord:
+        from dataclasses import replace
+
+        from ecgmask.data.labels import rhythm_from_snomed
+
+        rec = read_wfdb_record(item.path)
+        return replace(rec, rhythm=rhythm_from_snomed(rec.dx)[0])

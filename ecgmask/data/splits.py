@@ -1,9 +1,13 @@
 """Patient-level splits of a cache's `records` table.
 
-`split_indices(records, seed)`: the sorted unique patient ids are shuffled with
-`np.random.default_rng(seed)`; the first 10% (rounded, at least one patient when there are
-three or more) are the test set, the next 10% validation, the rest training. Every window of a
-patient lands in the same split.
+`split_indices(records, seed)`:
+- a dataset with its own folds (a `fold` column known for every row, e.g. PTB-XL's
+  `strat_fold`) is split by them and never by us: fold 10 is the test set, 9 validation,
+  1-8 training (the PTB-XL recommendation); `seed` plays no part;
+- otherwise the sorted unique patient ids are shuffled with `np.random.default_rng(seed)`; the
+  first 10% (rounded, at least one patient when there are three or more) are the test set,
+  the next 10% validation, the rest training.
+Either way every window of a patient lands in the same split.
 
 `fraction_indices(records, train_idx, fraction, seed)`: the training patients (sorted) are
 shuffled once with `seed`; a fraction takes the first round(fraction * n) of them (at least
@@ -23,6 +27,8 @@ if TYPE_CHECKING:  # workers import this package; keep pandas out of their start
     import pandas as pd
 
 SPLIT_FRACTIONS = {"test": 0.1, "val": 0.1}
+TEST_FOLD, VAL_FOLD = 10, 9
+TRAIN_FOLDS = tuple(range(1, 9))
 
 
 def _patients(records: pd.DataFrame) -> np.ndarray:
@@ -33,8 +39,39 @@ def _count(fraction: float, n: int) -> int:
     return int(math.floor(fraction * n + 0.5))
 
 
+def _has_folds(records: pd.DataFrame) -> bool:
+    """True when every row has a dataset fold; ValueError when only some have one."""
+    if "fold" not in records.columns:
+        return False
+    known = records["fold"].notna()
+    if known.all() and len(records):
+        return True
+    if known.any():
+        raise ValueError(f"the fold column is known for {int(known.sum())} of {len(records)} rows: "
+                         "a dataset with folds needs one for every record")  # fmt: skip
+    return False
+
+
+def _split_by_folds(records: pd.DataFrame) -> dict[str, np.ndarray]:
+    folds = records["fold"].to_numpy(dtype=np.int64)
+    unknown = sorted(set(np.unique(folds)) - {TEST_FOLD, VAL_FOLD, *TRAIN_FOLDS})
+    if unknown:
+        raise ValueError(f"folds must be 1-10 (10 test, 9 validation), found {', '.join(map(str, unknown))}")
+    patient_of_row = _patients(records)
+    per_patient = records.assign(_p=patient_of_row, _f=folds).groupby("_p")["_f"].nunique()
+    split = per_patient[per_patient > 1]
+    if len(split):
+        raise ValueError(f"patient {split.index[0]} has records in {int(split.iloc[0])} folds: "
+                         "the dataset's folds must keep each patient in one")  # fmt: skip
+    groups = {"train": np.isin(folds, TRAIN_FOLDS), "val": folds == VAL_FOLD, "test": folds == TEST_FOLD}
+    return {name: np.flatnonzero(mask).astype(np.int64) for name, mask in groups.items()}
+
+
 def split_indices(records: pd.DataFrame, seed: int = 0) -> dict[str, np.ndarray]:
-    """{'train', 'val', 'test'}: sorted row indices, split 80/10/10 by patient."""
+    """{'train', 'val', 'test'}: sorted row indices, by the dataset's folds when it has
+    them, else 80/10/10 by patient with `seed`."""
+    if _has_folds(records):
+        return _split_by_folds(records)
     patient_of_row = _patients(records)
     patients = np.unique(patient_of_row)
     n = len(patients)

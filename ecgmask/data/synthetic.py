@@ -501,6 +501,18 @@ def tree_is_complete(out_dir: Path, expected: dict | None = None) -> bool:
     return expected is None or found == expected
 
 
+def remove_stale_tmp(out_dir: Path) -> None:
+    """Remove `.NAME.tmp-<pid>-*` / `.NAME.old-<pid>-*` folders beside `out_dir` left by a
+    writer that was killed: only those whose owner process is gone."""
+    from ecgmask.data.cache import pid_alive
+
+    for kind in ("tmp", "old"):
+        for path in out_dir.parent.glob(f".{out_dir.name}.{kind}-*-*"):
+            owner = path.name[len(f".{out_dir.name}.{kind}-") :].split("-", 1)[0]
+            if owner.isdigit() and path.is_dir() and not pid_alive(int(owner)):
+                shutil.rmtree(path, ignore_errors=True)
+
+
 def write_synthetic_tree(
     out_dir,
     n_records: int,
@@ -526,7 +538,8 @@ def write_synthetic_tree(
     if tree_is_complete(out_dir, expected):
         return out_dir
     out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
+    remove_stale_tmp(out_dir)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-{os.getpid()}-", dir=out_dir.parent))
     try:
         numbers = [patient_offset + i + 1 for i in range(n_records)]
         groups = [f"g{i // RECORDS_PER_GROUP + 1}" for i in range(n_records)]
@@ -562,7 +575,7 @@ def write_synthetic_tree(
             shutil.rmtree(tmp, ignore_errors=True)
             return out_dir
         if out_dir.exists():  # stale or different parameters: replace it
-            trash = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.old-", dir=out_dir.parent))
+            trash = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.old-{os.getpid()}-", dir=out_dir.parent))
             os.replace(out_dir, trash / "tree")
             shutil.rmtree(trash, ignore_errors=True)
         os.replace(tmp, out_dir)

@@ -64,7 +64,9 @@ def test_build_keeps_good_rejects_bad_with_reasons(tree, tmp_path, capsys):
     assert len(cache) == cache.signals.shape[0] == 5 * 1 + 5
     assert cache.signals.shape[1:] == (12, 400) and cache.signals.dtype == np.float16
     assert isinstance(cache.signals, np.memmap)
-    assert list(cache.records.columns) == ["record", "source", "patient_id", "age", "sex", "dx", "rhythm", "window"]
+    assert list(cache.records.columns) == ["record", "source", "patient_id", "age", "sex", "dx", "rhythm",
+                                           "superclass", "fold", "window"]  # fmt: skip
+    assert cache.records.superclass.isna().all() and cache.records.fold.isna().all()  # PTB-XL labels only
     long = cache.records[cache.records.record == "LONG"]
     assert list(long.window) == [0, 1, 2, 3, 4]
     assert long.sex.isna().all() and long.age.isna().all() and (long.dx == "").all() and long.rhythm.isna().all()
@@ -141,11 +143,11 @@ def test_interrupted_ingest_leaves_no_cache(tree, tmp_path, monkeypatch):
     real = cache_mod.process_item
     calls = []
 
-    def interrupt_on_third(item, kind, params):
-        calls.append(item["path"])
+    def interrupt_on_third(source, item, params):
+        calls.append(item.path)
         if len(calls) == 3:
             raise KeyboardInterrupt
-        return real(item, kind, params)
+        return real(source, item, params)
 
     monkeypatch.setattr(cache_mod, "process_item", interrupt_on_third)
     with pytest.raises(KeyboardInterrupt):
@@ -164,9 +166,9 @@ def test_killed_ingest_leaves_no_valid_cache(tree, tmp_path):
         import time, ecgmask.data.cache as m
         from ecgmask.data import WfdbSource, PreprocessParams, build_cache
         real = m.process_item
-        def slow(item, kind, params):
+        def slow(source, item, params):
             time.sleep(0.5)
-            return real(item, kind, params)
+            return real(source, item, params)
         m.process_item = slow
         build_cache(WfdbSource([{str(tree)!r}]), {str(out)!r}, PreprocessParams(fs=250, length=400, stride=200),
                     workers=1, progress=False)

@@ -123,4 +123,4 @@ def test_diagnostics_missing_columns(tmp_path):
     root.mkdir()
     (root / "Diagnostics.csv").write_text("FileName,Rhythm\nA,SR\n")
     with pytest.raises(ValueError, match="missing column"):
-        ChapmanSource(root).work_items()
+        ChapmanSource(root).items()

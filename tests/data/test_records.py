@@ -233,10 +233,10 @@ def test_source_lists_headers_recursively(tmp_path):
     write_record(tmp_path / "g2" / "deep", "A2")
     write_record(tmp_path / ".hidden", "A3")
     assert [p.name for p in list_wfdb_headers(tmp_path)] == ["A1.hea", "A2.hea"]
-    items = WfdbSource([tmp_path]).work_items()
-    assert [i["source"] for i in items] == [tmp_path.name] * 2
+    items = WfdbSource([tmp_path]).items()
+    assert [i.source for i in items] == [tmp_path.name] * 2
     with pytest.raises(FileNotFoundError, match="not a directory"):
-        WfdbSource([tmp_path / "nope"]).work_items()
+        WfdbSource([tmp_path / "nope"]).items()
 
 
 def test_ptb_patient_folder_is_the_patient_id(tmp_path, real_records):
