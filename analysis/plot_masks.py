@@ -1,6 +1,6 @@
 """What the adversarial masker learned: its masks on a few downstream ECGs, and where they fall.
 
-    python analysis/plot_masks.py --checkpoint results/demo/encoders/<key> --cache .cache/.../downstream-<hash>
+    python analysis/plot_masks.py --checkpoint <sweep>/<encoder of a key> --cache .cache/.../downstream-<hash>
     python analysis/plot_masks.py --sweep results/demo          # first advmask encoder and the sweep's data
 
 The figure follows the paper's: lead II in red, the masked signal x * (1 - soft_binarize(m))
@@ -26,6 +26,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from scipy import signal as sps
+
+from sweep.layout import SweepLayout
 
 LEAD_II = 1  # index of lead II in ecgmask.data.LEADS
 QRS_HALF_WIDTH_S = 0.05
@@ -160,13 +162,13 @@ def compute_masks(advmask, x) -> np.ndarray:
 
 
 def find_advmask_checkpoint(sweep: str | os.PathLike) -> Path:
-    """A published encoder of an advmask pretraining run in `<sweep>/encoders/`: plain advmask
-    rows first (the paper's mask figure), then compositions, by name."""
+    """A published encoder of an advmask pretraining run of the sweep (`SweepLayout.encoders`):
+    plain advmask rows first (the paper's mask figure), then compositions, by name."""
     import torch
 
     from ecgmask.pretrain import STATE_FILE
 
-    root = Path(sweep) / "encoders"
+    root = Path(SweepLayout(str(sweep)).encoders)
     candidates = [p for p in root.glob("*") if (p / STATE_FILE).is_file()]
     for directory in sorted(candidates, key=lambda p: (not p.name.startswith("advmask-"), p.name)):
         state = torch.load(directory / STATE_FILE, map_location="cpu", weights_only=False)
@@ -176,7 +178,7 @@ def find_advmask_checkpoint(sweep: str | os.PathLike) -> Path:
 
 
 def downstream_cache_of(sweep: str | os.PathLike) -> Path:
-    path = Path(sweep) / "plan.json"
+    path = Path(SweepLayout(str(sweep)).plan)
     try:
         plan = json.loads(path.read_text())
         return Path(plan["data"]["downstream"])
@@ -292,8 +294,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--checkpoint", metavar="DIR", help="pretraining checkpoint directory (state.pt + encoder.pt)")
     p.add_argument("--cache", metavar="DIR", help="downstream cache directory (EcgCache)")
     p.add_argument("--sweep", metavar="PATH",
-                   help="take the first advmask encoder in PATH/encoders/ and the downstream cache "
-                        "of PATH/plan.json when --checkpoint / --cache are not given")
+                   help="take the first advmask encoder the sweep at PATH published and the downstream "
+                        "cache of its plan when --checkpoint / --cache are not given")
     p.add_argument("--n", type=int, default=3, help="ECGs in the figure (default 3)")
     p.add_argument("--n-stats", type=int, default=64, help="ECGs the statistics run over (default 64)")
     p.add_argument("--seed", type=int, default=0, help="which ECGs are drawn (default 0)")

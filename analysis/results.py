@@ -16,6 +16,8 @@ from pathlib import Path
 import pandas as pd
 
 from ecgmask.tasks import TASKS as TASK_REGISTRY
+from sweep.layout import PROBE, SweepLayout
+
 # --metric name -> the result key run_probe reports (a fraction in [0, 1])
 METRICS = {
     "accuracy": "test_accuracy",
@@ -50,33 +52,38 @@ class SweepError(ValueError):
     """A sweep path that cannot be read; the message names the path and the reason."""
 
 
+def _probe_experiment(sweep: Path) -> Path:
+    return Path(SweepLayout(str(sweep)).experiment(PROBE))
+
+
 def find_latest_sweep(root: str | os.PathLike = DEFAULT_RESULTS_ROOT) -> Path:
-    """The most recently written sweep under `root` (a directory `root/<name>/probe`)."""
+    """The most recently written sweep under `root` (a directory `root/<name>` with a probe experiment)."""
     root = Path(root)
     if not root.is_dir():
         raise SweepError(f"{root}: no such directory, so no sweep to read; run `make demo` or pass --sweep PATH")
-    candidates = [p.parent for p in root.glob("*/probe") if p.is_dir()]
+    candidates = [p for p in root.glob("*") if _probe_experiment(p).is_dir()]
     if not candidates:
-        raise SweepError(f"{root}: no sweep found (expected {root}/<sweep name>/probe/); pass --sweep PATH")
+        raise SweepError(f"{root}: no sweep found (expected {_probe_experiment(root / '<sweep name>')}/); pass --sweep PATH")
     return max(candidates, key=_last_written)
 
 
 def _last_written(sweep: Path) -> float:
-    states = list((sweep / "probe").glob("experiment_state-*.json"))
-    return max((p.stat().st_mtime for p in states), default=(sweep / "probe").stat().st_mtime)
+    experiment = _probe_experiment(sweep)
+    states = list(experiment.glob("experiment_state-*.json"))  # Tune's own file name
+    return max((p.stat().st_mtime for p in states), default=experiment.stat().st_mtime)
 
 
 def probe_dir(path: str | os.PathLike) -> Path:
-    """Accepts a sweep directory (holding `probe/`) or the probe experiment directory itself."""
+    """Accepts a sweep directory (holding its probe experiment) or the probe experiment directory itself."""
     path = Path(path).expanduser().resolve()
     if not path.exists():
         raise SweepError(f"{path}: no such sweep directory")
-    if (path / "probe").is_dir():
-        return path / "probe"
+    if _probe_experiment(path).is_dir():
+        return _probe_experiment(path)
     if any(path.glob("experiment_state-*.json")):
         return path
     raise SweepError(
-        f"{path}: not a sweep (no probe/ subdirectory) and not a Tune experiment "
+        f"{path}: not a sweep (no {PROBE}/ subdirectory) and not a Tune experiment "
         "(no experiment_state-*.json); pass the directory that sweep/run.py printed"
     )
 

@@ -44,6 +44,7 @@ def direct(plan, profile, data: dict, out: Path) -> float:
     from ecgmask.data import EcgCache
     from ecgmask.pretrain import PretrainConfig, Pretrainer
     from ecgmask.transfer import ProbeConfig, run_probe
+    from sweep.layout import SweepLayout
     from trainables.probe import probe_fields
 
     torch.set_num_threads(1)
@@ -57,11 +58,11 @@ def direct(plan, profile, data: dict, out: Path) -> float:
             with tempfile.TemporaryDirectory() as staging:  # what the trainable checkpoints
                 trainer.save_checkpoint(staging)
                 if metrics["stop"]:
-                    trainer.save_checkpoint(out / "encoders" / config["key"])
+                    trainer.save_checkpoint(SweepLayout(out).encoder(config["key"]))
             if metrics["stop"]:
                 break
     for config in plan.probe:
-        encoder = out / "encoders" / config["pretrain_key"] if config.get("pretrain_key") else None
+        encoder = SweepLayout(out).encoder(config["pretrain_key"]) if config.get("pretrain_key") else None
         run_probe(ProbeConfig.from_profile(profile, **probe_fields(config)), down_cache, encoder)
     return time.perf_counter() - start
 
@@ -104,7 +105,7 @@ def main(argv=None) -> int:
         t0 = time.perf_counter()
         ray.init(address="local", num_cpus=1, include_dashboard=False, log_to_driver=False)
         t_init = time.perf_counter() - t0
-        context = TrialContext(sweep_dir=str(work / "tune"), profile=args.profile, data=data, cpus=1, profile_overrides=overrides)
+        context = TrialContext(sweep_dir=str(work / "tune"), profile=profile, data=data, cpus=1)
         t0 = time.perf_counter()
         outcome = run_sweep(plan, context=context, resources=TrialResources(1, 0), max_concurrent=1, verbose=0)
         t_tune = time.perf_counter() - t0

@@ -1,8 +1,8 @@
 """The sweep pipeline: pretraining trials, then the probes of their encoders (or a search).
 
-`<sweep>/pretrain` and `<sweep>/probe` are ordinary Tune experiments (one trial per plan
-entry, given as `points_to_evaluate` so every trial's config is the plan's, flat); a searched
-space runs in `<sweep>/tune`. `resume=True` restores each experiment with
+The pretraining and probe stages are ordinary Tune experiments (one trial per plan entry,
+given as `points_to_evaluate` so every trial's config is the plan's, flat); a searched space
+runs as one more (where each lives: `sweep.layout`). `resume=True` restores each experiment with
 `tune.Tuner.restore(..., resume_errored=True)`: finished trials are kept, interrupted and
 failed ones run again (from their last checkpoint). The trainables' done records cover the
 window in which a trial finished but Tune had not yet saved that: such a trial reports its
@@ -19,6 +19,9 @@ from ray import tune
 from ray.tune.search.basic_variant import BasicVariantGenerator
 
 from search_spaces.plan import SweepPlan
+from sweep import layout
+from sweep.layout import SweepLayout
+from sweep.observe import Observers
 from trainables import store
 from trainables.context import TrialContext
 from trainables.pretrain import pretrain_trainable
@@ -30,11 +33,11 @@ from trainables.search import search_trainable
 # sees the newest checkpoints), not a problem to warn about
 os.environ.setdefault("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", "0")
 
-# per-trial JSON and CSV results are what analysis reads; TensorBoard event files would only
-# add work to every one of hundreds of short trials
+# the logger callbacks are given explicitly (sweep.tracking: JSON, CSV, TensorBoard, a tracker)
 os.environ.setdefault("TUNE_DISABLE_AUTO_CALLBACK_LOGGERS", "1")
 
 MAX_FAILURES = 2  # a trial whose worker dies is restarted (from its checkpoint) twice
+SEARCH_CHECKPOINTS_TO_KEEP = 2  # a searched trial keeps its best checkpoint (by the metric) and its latest
 
 
 class SweepError(RuntimeError):
@@ -61,23 +64,16 @@ class SweepOutcome:
         return {f"{s.stage}/{k}": v for s in self.stages for k, v in s.failed.items()}
 
 
-def sweep_dir_of(storage: str, name: str) -> str:
-    storage = str(storage)
-    if not store.is_uri(storage):
-        storage = os.path.abspath(storage)
-    return store.join(storage, name)
-
-
-def write_plan(plan: SweepPlan, sweep_dir: str, info: dict, *, resume: bool) -> None:
-    """plan.json: the space, profile, data paths and every trial. On resume the stored plan
+def write_plan(plan: SweepPlan, sweep: SweepLayout, info: dict, *, resume: bool) -> None:
+    """The plan file: the space, profile, data paths and every trial. On resume the stored plan
     must list the same trials."""
-    path = store.join(sweep_dir, "plan.json")
+    path = sweep.plan
     body = {**plan.to_json(), **info}
     old = store.read_json(path)
     if old is not None:
         if not resume:
-            raise SweepError(f"{sweep_dir}: a sweep already exists here; pass --resume to continue it or choose another --name")
-        for stage in ("pretrain", "probe"):
+            raise SweepError(f"{sweep.root}: a sweep already exists here; pass --resume to continue it or choose another --name")
+        for stage in (layout.PRETRAIN, layout.PROBE):
             if [t["key"] for t in old.get(stage, [])] != [t["key"] for t in body[stage]]:
                 raise SweepError(f"{path}: the stored plan's {stage} trials differ from this command's; resume with the same options")
         if old.get("data") != body.get("data"):
@@ -85,19 +81,12 @@ def write_plan(plan: SweepPlan, sweep_dir: str, info: dict, *, resume: bool) -> 
     store.write_json(path, body)
 
 
-def _run_config(name: str, sweep_dir: str, *, checkpoints: bool, verbose: int) -> tune.RunConfig:
-    checkpoint_config = (
-        # keeps the best checkpoint by training NT-Xent; Tune always keeps the latest too
-        tune.CheckpointConfig(num_to_keep=1, checkpoint_score_attribute="nt_xent", checkpoint_score_order="min")
-        if checkpoints
-        else None
-    )
-    from ray.tune.logger import CSVLoggerCallback, JsonLoggerCallback
-
+def _run_config(stage: str, sweep: SweepLayout, *, checkpoint_config: tune.CheckpointConfig | None, verbose: int, observers: Observers, total: int) -> tune.RunConfig:
+    # Tune writes the experiment to <storage_path>/<name>, which is sweep.experiment(stage)
     return tune.RunConfig(
-        name=name,
-        callbacks=[JsonLoggerCallback(), CSVLoggerCallback()],
-        storage_path=sweep_dir,
+        name=stage,
+        **observers.run_config(stage, sweep.root, total),
+        storage_path=sweep.root,
         failure_config=tune.FailureConfig(max_failures=MAX_FAILURES),
         checkpoint_config=checkpoint_config,
         verbose=verbose,
@@ -119,8 +108,8 @@ def _points(configs: list[dict]) -> tuple[dict, list[dict]]:
     return space, points
 
 
-def _tuner(trainable, configs: list[dict], *, stage: str, sweep_dir: str, max_concurrent: int, resume: bool, checkpoints: bool, verbose: int):
-    path = store.join(sweep_dir, stage)
+def _tuner(trainable, configs: list[dict], *, stage: str, sweep: SweepLayout, max_concurrent: int, resume: bool, checkpoints: bool, verbose: int, observers: Observers):
+    path = sweep.experiment(stage)
     if resume and tune.Tuner.can_restore(path):
         return tune.Tuner.restore(path, trainable=trainable, resume_errored=True)
     # first run, or a driver killed before Tune first saved this experiment: start it afresh
@@ -133,8 +122,17 @@ def _tuner(trainable, configs: list[dict], *, stage: str, sweep_dir: str, max_co
             search_alg=BasicVariantGenerator(points_to_evaluate=points, max_concurrent=max_concurrent),
             num_samples=len(points),
             reuse_actors=True,
+            **observers.tune_config(stage),
         ),
-        run_config=_run_config(stage, sweep_dir, checkpoints=checkpoints, verbose=verbose),
+        run_config=_run_config(
+            stage,
+            sweep,
+            # keeps the best checkpoint by training NT-Xent; Tune always keeps the latest too
+            checkpoint_config=tune.CheckpointConfig(num_to_keep=1, checkpoint_score_attribute="nt_xent", checkpoint_score_order="min") if checkpoints else None,
+            verbose=verbose,
+            observers=observers,
+            total=len(points),
+        ),
     )
 
 
@@ -164,43 +162,42 @@ def _outcome(stage: str, path: str, results, expected: list[str] | None) -> Stag
     return out
 
 
-def run_stage(stage: str, fn, configs: list[dict], *, context: TrialContext, resources: TrialResources, max_concurrent: int, resume: bool, verbose: int = 1, core=None) -> StageOutcome:
-    params = {"context": context} if core is None else {"context": context, "core": core}
-    trainable = tune.with_resources(tune.with_parameters(fn, **params), resources.as_tune())
+def run_stage(stage: str, fn, configs: list[dict], *, context: TrialContext, resources: TrialResources, max_concurrent: int, resume: bool, verbose: int = 1, observers: Observers | None = None) -> StageOutcome:
+    trainable = tune.with_resources(tune.with_parameters(fn, context=context), resources.as_tune())
     tuner = _tuner(
         trainable,
         configs,
         stage=stage,
-        sweep_dir=context.sweep_dir,
+        sweep=context.layout,
         max_concurrent=max_concurrent,
         resume=resume,
-        checkpoints=stage == "pretrain",
+        checkpoints=stage == layout.PRETRAIN,
         verbose=verbose,
+        observers=observers or Observers(),
     )
     results = tuner.fit()
-    return _outcome(stage, store.join(context.sweep_dir, stage), results, [c["key"] for c in configs])
+    return _outcome(stage, context.layout.experiment(stage), results, [c["key"] for c in configs])
 
 
-def probe_configs(plan: SweepPlan, sweep_dir: str) -> list[dict]:
+def probe_configs(plan: SweepPlan, sweep: SweepLayout) -> list[dict]:
     """The plan's probes, each with the path of the encoder it reads."""
     out = []
     for config in plan.probe:
         config = dict(config)
         if config.get("pretrain_key"):
-            config["checkpoint"] = store.encoder_dir(sweep_dir, config["pretrain_key"])
+            config["checkpoint"] = sweep.encoder(config["pretrain_key"])
         out.append(config)
     return out
 
 
-def run_search(plan: SweepPlan, *, context: TrialContext, resources: TrialResources, max_concurrent: int, resume: bool, verbose: int = 1, core=None) -> StageOutcome:
+def run_search(plan: SweepPlan, *, context: TrialContext, resources: TrialResources, max_concurrent: int, resume: bool, verbose: int = 1, observers: Observers | None = None) -> StageOutcome:
     from ray.tune.schedulers import ASHAScheduler
     from ray.tune.search import ConcurrencyLimiter
     from ray.tune.search.optuna import OptunaSearch
 
     spec = plan.search
-    params = {"context": context} if core is None else {"context": context, "core": core}
-    trainable = tune.with_resources(tune.with_parameters(search_trainable, **params), resources.as_tune())
-    path = store.join(context.sweep_dir, "tune")
+    trainable = tune.with_resources(tune.with_parameters(search_trainable, context=context), resources.as_tune())
+    path = context.layout.experiment(layout.SEARCH)
     if resume and tune.Tuner.can_restore(path):
         tuner = tune.Tuner.restore(path, trainable=trainable, resume_errored=True)
     else:
@@ -213,17 +210,28 @@ def run_search(plan: SweepPlan, *, context: TrialContext, resources: TrialResour
                 mode=spec.mode,
                 search_alg=ConcurrencyLimiter(OptunaSearch(seed=seed), max_concurrent=min(spec.max_concurrent, max_concurrent)),
                 scheduler=ASHAScheduler(
-                    max_t=context.resolved_profile().epochs,
+                    max_t=context.profile.epochs,
                     grace_period=spec.grace_period,
                     reduction_factor=spec.reduction_factor,
                 ),
                 num_samples=spec.num_samples,
                 reuse_actors=True,
+                **(observers or Observers()).tune_config(layout.SEARCH),
             ),
-            run_config=_run_config("tune", context.sweep_dir, checkpoints=False, verbose=verbose),
+            run_config=_run_config(
+                layout.SEARCH,
+                context.layout,
+                # every epoch reports a checkpoint: keep the best by the searched metric and the latest
+                checkpoint_config=tune.CheckpointConfig(
+                    num_to_keep=SEARCH_CHECKPOINTS_TO_KEEP, checkpoint_score_attribute=spec.metric, checkpoint_score_order=spec.mode
+                ),
+                verbose=verbose,
+                observers=observers or Observers(),
+                total=spec.num_samples,
+            ),
         )
     results = tuner.fit()
-    out = _outcome("tune", path, results, None)
+    out = _outcome(layout.SEARCH, path, results, None)
     try:
         best = results.get_best_result(metric=spec.metric, mode=spec.mode, scope="all")
         out.best = {"config": {k: best.config[k] for k in spec.param_space}, spec.metric: best.metrics.get(spec.metric)}
@@ -232,19 +240,19 @@ def run_search(plan: SweepPlan, *, context: TrialContext, resources: TrialResour
     return out
 
 
-def run_sweep(plan: SweepPlan, *, context: TrialContext, resources: TrialResources, max_concurrent: int, resume: bool = False, info: dict | None = None, verbose: int = 1, core=None) -> SweepOutcome:
+def run_sweep(plan: SweepPlan, *, context: TrialContext, resources: TrialResources, max_concurrent: int, resume: bool = False, info: dict | None = None, verbose: int = 1, observers: Observers | None = None) -> SweepOutcome:
     """Runs every stage of the plan; returns what finished and what failed (never raises for a
-    failed trial)."""
-    write_plan(plan, context.sweep_dir, {"data": context.data, "profile_overrides": context.profile_overrides, **(info or {})}, resume=resume)
+    failed trial). `info` adds entries to the plan file (the CLI's name, overrides, seeds...)."""
+    write_plan(plan, context.layout, {"data": context.data, **(info or {})}, resume=resume)
     if resume:
-        store.clear_failures(context.sweep_dir)
+        store.clear_failures(context.layout)
     outcome = SweepOutcome(context.sweep_dir)
-    common = dict(context=context, resources=resources, max_concurrent=max_concurrent, resume=resume, verbose=verbose, core=core)
+    common = dict(context=context, resources=resources, max_concurrent=max_concurrent, resume=resume, verbose=verbose, observers=observers)
     if plan.search is not None:
         outcome.stages.append(run_search(plan, **common))
         return outcome
     if plan.pretrain:
-        outcome.stages.append(run_stage("pretrain", pretrain_trainable, plan.pretrain, **common))
+        outcome.stages.append(run_stage(layout.PRETRAIN, pretrain_trainable, plan.pretrain, **common))
     if plan.probe:
-        outcome.stages.append(run_stage("probe", probe_trainable, probe_configs(plan, context.sweep_dir), **common))
+        outcome.stages.append(run_stage(layout.PROBE, probe_trainable, probe_configs(plan, context.layout), **common))
     return outcome

@@ -128,7 +128,9 @@ def print_results(sweep_dir: str) -> None:
     from analysis.plot_masks import main as plot_masks_main
     from analysis.plot_pretrain_loss import plot_pretrain_loss, pretrain_history
 
-    figures = Path(sweep_dir) / "figures"
+    from sweep.layout import SweepLayout
+
+    figures = Path(SweepLayout(sweep_dir).figures)
     try:
         print(render_table1([str(sweep_dir)]))
     except Exception as err:
@@ -150,10 +152,11 @@ def print_results(sweep_dir: str) -> None:
 
 def default_name(storage: str, prefix: str, *, resume: bool) -> str:
     """A new sweep is `<space>-<profile>-<time>`; --resume without --name continues the latest."""
+    from sweep.layout import SweepLayout, join
     from trainables import store
 
     if resume:
-        earlier = [n for n in store.list_names(storage) if n.startswith(prefix + "-") and store.exists(store.join(storage, n, "plan.json"))]
+        earlier = [n for n in store.list_names(storage) if n.startswith(prefix + "-") and store.exists(SweepLayout(join(storage, n)).plan)]
         if not earlier:
             raise SystemExit(f"--resume: no {prefix}-* sweep under {storage} (pass --name)")
         return max(earlier)
@@ -175,7 +178,8 @@ def main(argv=None) -> int:
     except ValueError as err:
         raise SystemExit(str(err)) from None
 
-    from sweep.pipeline import SweepError, run_sweep, sweep_dir_of
+    from sweep.layout import sweep_dir as sweep_dir_of
+    from sweep.pipeline import SweepError, run_sweep
     from sweep.ray_session import connect
     from trainables.context import TrialContext
     from trainables.resources import ResourceError, concurrency, decide
@@ -208,10 +212,9 @@ def main(argv=None) -> int:
     data = resolve_data(args, profile)
     context = TrialContext(
         sweep_dir=sweep_dir,
-        profile=args.profile,
+        profile=profile,  # resolved once here (name and --set overrides); the trials use it as is
         data=data,
         cpus=resources.cpus,
-        profile_overrides=overrides,
         checkpoint_every=args.checkpoint_every,
     )
     try:
@@ -222,7 +225,7 @@ def main(argv=None) -> int:
             # None: as many as fit, and on an autoscaling cluster pending trials let it grow
             max_concurrent=args.max_concurrent or 0,
             resume=args.resume,
-            info={"name": name, "resources": dataclasses.asdict(resources), "seeds": list(seeds)},
+            info={"name": name, "profile_overrides": overrides, "resources": dataclasses.asdict(resources), "seeds": list(seeds)},
             verbose=0 if args.quiet else 1,
         )
     except SweepError as err:

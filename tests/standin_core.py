@@ -1,11 +1,16 @@
 """A tiny stand-in for the ecgmask entry points the trainables call (EcgCache, PretrainConfig,
 Pretrainer, ProbeConfig, run_probe): same signatures, instant work, deterministic numbers, and
-hooks to fail on purpose (NaN loss, a worker that dies once) and to log every start."""
+hooks to fail on purpose (NaN loss, a worker that dies once) and to log every start.
+
+`installed()` puts it in place of the real ones for the trials a test runs through Ray."""
 
 from __future__ import annotations
 
+import contextlib
+import importlib
 import json
 import os
+import sys
 import time
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
@@ -141,3 +146,41 @@ def run_probe(config, cache, checkpoint_dir=None) -> dict:
         "n_test": 20,
         "epochs_run": config.epochs,
     }
+
+
+# the names under which each trainables module imported the ecgmask entry points
+REPLACED = {
+    "trainables.context": ("EcgCache",),
+    "trainables.pretrain": ("PretrainConfig", "Pretrainer"),
+    "trainables.probe": ("ProbeConfig", "run_probe"),
+    "trainables.search": ("PretrainConfig", "Pretrainer", "ProbeConfig", "run_probe"),
+}
+
+
+@contextlib.contextmanager
+def installed():
+    """Inside the block, the trainables call this stand-in instead of ecgmask, also in the
+    Ray workers that run their trials.
+
+    A monkeypatch alone stays in this process: a Ray worker imports the trainables afresh.
+    So while the block lasts the trainables' modules (and this one) are also pickled by
+    value: Tune ships each trainable function with the module globals it reads, as patched
+    here, and the worker runs exactly that. Restored on exit."""
+    import pytest
+    import ray.cloudpickle
+
+    me = sys.modules[__name__]
+    modules = [importlib.import_module(name) for name in REPLACED]
+    with pytest.MonkeyPatch.context() as patch:
+        for module in modules:
+            for name in REPLACED[module.__name__]:
+                if not hasattr(module, name):
+                    raise AttributeError(f"{module.__name__} no longer imports {name}; update REPLACED in {__file__}")
+                patch.setattr(module, name, getattr(me, name))
+        for module in (me, *modules):
+            ray.cloudpickle.register_pickle_by_value(module)
+        try:
+            yield me
+        finally:
+            for module in modules:
+                ray.cloudpickle.unregister_pickle_by_value(module)

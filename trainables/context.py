@@ -1,68 +1,49 @@
 """What every trial of a sweep shares: where the sweep lives, the profile, the data paths.
 
-Passed to the trainables with `tune.with_parameters`; it holds paths only. The data itself
-never travels through Ray's object store: each trial memory-maps the caches from paths
-every node can see.
+Passed to the trainables with `tune.with_parameters`. The driver resolves the profile (its
+name and the --set overrides) once; the trials read the resolved `Profile` from here. The
+data itself never travels through Ray's object store: each trial memory-maps the caches
+from paths every node can see.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+
+import torch
+
+from ecgmask.data import EcgCache
+from ecgmask.profiles import Profile
+from sweep.layout import SweepLayout
 
 
 @dataclass(frozen=True)
 class TrialContext:
     sweep_dir: str  # <storage>/<name>: local path, NFS path or URI
-    profile: str  # profile name (ecgmask.profiles)
+    profile: Profile  # resolved once by the driver: the named profile with its overrides
     data: dict  # {"pretrain": cache dir, "downstream": cache dir}
     cpus: float = 1.0  # CPUs of one trial: torch uses as many threads
-    profile_overrides: dict = field(default_factory=dict)  # Profile fields changed with --set
     checkpoint_every: int = 1  # pretraining reports a checkpoint every k epochs (and the last)
 
-    def resolved_profile(self):
-        from ecgmask.profiles import get_profile
+    def __post_init__(self):
+        if not isinstance(self.profile, Profile):
+            raise TypeError(f"TrialContext.profile must be a resolved ecgmask.profiles.Profile, got {type(self.profile).__name__}")
 
-        profile = get_profile(self.profile)
-        return profile.with_overrides(**self.profile_overrides) if self.profile_overrides else profile
+    @property
+    def layout(self) -> SweepLayout:
+        return SweepLayout(self.sweep_dir)
 
     def set_threads(self) -> None:
-        import torch
-
         torch.set_num_threads(max(1, int(math.floor(self.cpus))))
-
-
-_CORE_ENTRY_POINTS = {
-    "EcgCache": "ecgmask.data",
-    "PretrainConfig": "ecgmask.pretrain",
-    "Pretrainer": "ecgmask.pretrain",
-    "ProbeConfig": "ecgmask.transfer",
-    "run_probe": "ecgmask.transfer",
-}
-
-
-class RealCore:
-    """The ecgmask entry points the trainables call, imported on first use (tests pass tiny
-    stand-ins with the same attributes instead)."""
-
-    def __getattr__(self, name: str):
-        if name not in _CORE_ENTRY_POINTS:
-            raise AttributeError(name)
-        import importlib
-
-        return getattr(importlib.import_module(_CORE_ENTRY_POINTS[name]), name)
-
-
-def real_core() -> RealCore:
-    return RealCore()
 
 
 _CACHES: dict = {}
 
 
-def open_cache(core, path: str):
+def open_cache(path: str) -> EcgCache:
     """Opens (memory-maps) a cache once per worker process; reused actors keep it open."""
-    key = (id(core.EcgCache), str(path))
-    if key not in _CACHES:
-        _CACHES[key] = core.EcgCache.open(path)
-    return _CACHES[key]
+    path = str(path)
+    if path not in _CACHES:
+        _CACHES[path] = EcgCache.open(path)
+    return _CACHES[path]

@@ -1,9 +1,9 @@
 """Probe trainable: one transfer run (task, labelled fraction, seed, mode) of one encoder.
 
-The encoder is the final one a pretraining trial published to `<sweep>/encoders/<key>/`
-(`scratch` and `random` need none). The probes of one encoder share its embeddings:
+The encoder is the final one a pretraining trial published (`SweepLayout.encoder(key)`;
+`scratch` and `random` need none). The probes of one encoder share its embeddings:
 `ecgmask.transfer` stores them once, on disk, next to the encoder. Reports the final metrics
-once, with the config's labels; the result is also kept in `<sweep>/done/probe/<key>.json`
+once, with the config's labels; the result is also kept as a done record (`SweepLayout.done`)
 so that a trial started again after a driver crash does not redo the work.
 """
 
@@ -13,12 +13,14 @@ import math
 
 from ray import tune
 
+from ecgmask.transfer import ProbeConfig, run_probe
 from search_spaces.plan import NO_PRETRAINING_MODES
+from sweep import layout
 from trainables import store
-from trainables.context import TrialContext, open_cache, real_core
+from trainables.context import TrialContext, open_cache
 from trainables.pretrain import planned
 
-STAGE = "probe"
+STAGE = layout.PROBE
 LABELS = ("key", "row", "augmentation", "task", "fraction", "seed", "mode")
 PROBE_PREFIX = "probe_"  # config keys probe_<field> override ProbeConfig fields (probe_lr, ...)
 
@@ -43,33 +45,33 @@ def encoder_for(config: dict, context: TrialContext) -> str | None:
     pretrain_key = config.get("pretrain_key")
     if not pretrain_key:
         raise ValueError(f"probe trial {key!r}: mode {config['mode']!r} needs a pretrain_key")
-    path = config.get("checkpoint") or store.encoder_dir(context.sweep_dir, pretrain_key)
-    if store.read_json(store.done_path(context.sweep_dir, "pretrain", pretrain_key)) is None:
+    path = config.get("checkpoint") or context.layout.encoder(pretrain_key)
+    if store.read_json(context.layout.done(layout.PRETRAIN, pretrain_key)) is None:
         raise store.MissingInput(f"probe trial {key!r}: pretraining trial {pretrain_key!r} did not finish (no encoder at {path})")
     return store.localize_dir(path)
 
 
-def probe_trainable(config: dict, *, context: TrialContext, core=None) -> None:
+def probe_trainable(config: dict, *, context: TrialContext) -> None:
     config = planned(config)
-    store.run_recording_failures(context.sweep_dir, STAGE, config["key"], _probe, config, context, core or real_core())
+    store.run_recording_failures(context.layout, STAGE, config["key"], _probe, config, context)
 
 
-def _probe(config: dict, context: TrialContext, core) -> None:
+def _probe(config: dict, context: TrialContext) -> None:
     key = config["key"]
-    done = store.read_json(store.done_path(context.sweep_dir, STAGE, key))
+    done = store.read_json(context.layout.done(STAGE, key))
     if done is not None:
         tune.report(done["result"])
         return
     context.set_threads()
-    probe_config = core.ProbeConfig.from_profile(context.resolved_profile(), **probe_fields(config))
+    probe_config = ProbeConfig.from_profile(context.profile, **probe_fields(config))
     checkpoint = encoder_for(config, context)
-    store.record_start(context.sweep_dir, STAGE, key)
-    cache = open_cache(core, context.data["downstream"])
-    metrics = core.run_probe(probe_config, cache, checkpoint)
+    store.record_start(context.layout, STAGE, key)
+    cache = open_cache(context.data["downstream"])
+    metrics = run_probe(probe_config, cache, checkpoint)
     metrics = {k: (v.item() if hasattr(v, "item") else v) for k, v in metrics.items()}
     for name in ("test_accuracy", "val_accuracy"):
         if name in metrics and not math.isfinite(float(metrics[name])):
             raise FloatingPointError(f"probe trial {key}: {name} is {metrics[name]}")
     result = {**metrics, **{k: config[k] for k in LABELS if k in config}}
-    store.write_json(store.done_path(context.sweep_dir, STAGE, key), {"result": result})
+    store.write_json(context.layout.done(STAGE, key), {"result": result})
     tune.report(result)

@@ -26,10 +26,6 @@ class TrialResources:
         """The dict for `tune.with_resources`."""
         return {"cpu": self.cpus, "gpu": self.gpus}
 
-    @property
-    def torch_threads(self) -> int:
-        return max(1, int(self.cpus))
-
     def describe(self) -> str:
         gpu = f"{self.gpus:g} GPU" if self.gpus else "no GPU"
         return f"{self.cpus:g} CPU + {gpu}"

@@ -9,44 +9,45 @@ from __future__ import annotations
 
 import dataclasses
 import shutil
-import tempfile
 
 from ray import tune
 
-from trainables.context import TrialContext, open_cache, real_core
+from ecgmask.pretrain import PretrainConfig, Pretrainer
+from ecgmask.transfer import ProbeConfig, run_probe
+from sweep.staging import new_staging_dir
+from trainables.context import TrialContext, open_cache
 from trainables.pretrain import check_finite, clean_metrics
 from trainables.probe import probe_fields
 
 PROBE_KEYS = ("task", "fraction", "mode", "row", "key")
 
 
-def search_trainable(config: dict, *, context: TrialContext, core=None) -> None:
-    core = core or real_core()
+def search_trainable(config: dict, *, context: TrialContext) -> None:
     context.set_threads()
-    names = {f.name for f in dataclasses.fields(core.PretrainConfig)}
+    names = {f.name for f in dataclasses.fields(PretrainConfig)}
     unknown = sorted(set(config) - names - set(PROBE_KEYS) - {k for k in config if k.startswith("probe_")})
     if unknown:
         raise ValueError(f"search trial: unknown config key(s) {unknown}")
-    cache = open_cache(core, context.data["pretrain"])
-    downstream = open_cache(core, context.data["downstream"])
+    cache = open_cache(context.data["pretrain"])
+    downstream = open_cache(context.data["downstream"])
     checkpoint = tune.get_checkpoint()
     if checkpoint is not None:
         with checkpoint.as_directory() as directory:
-            trainer = core.Pretrainer.from_checkpoint(directory, cache)
+            trainer = Pretrainer.from_checkpoint(directory, cache)
     else:
-        cfg = core.PretrainConfig.from_profile(context.resolved_profile(), **{k: v for k, v in config.items() if k in names})
-        trainer = core.Pretrainer(cfg, cache)
-    probe_config = core.ProbeConfig.from_profile(
-        context.resolved_profile(), **probe_fields({"mode": "linear", "key": config.get("key"), **config})
+        cfg = PretrainConfig.from_profile(context.profile, **{k: v for k, v in config.items() if k in names})
+        trainer = Pretrainer(cfg, cache)
+    probe_config = ProbeConfig.from_profile(
+        context.profile, **probe_fields({"mode": "linear", "key": config.get("key"), **config})
     )
     every = max(1, int(context.checkpoint_every))
     while True:
         metrics = clean_metrics(trainer.run_epoch())
         check_finite("search", metrics)
-        staging = tempfile.mkdtemp(prefix="ecgmask-search-")
+        staging = new_staging_dir(context.sweep_dir, "search")  # under the sweep: a kill leaves nothing in /tmp
         try:
             trainer.save_checkpoint(staging)  # the probe reads encoder.pt from here
-            probe = core.run_probe(probe_config, downstream, staging)
+            probe = run_probe(probe_config, downstream, staging)
             result = {**metrics, **{k: (v.item() if hasattr(v, "item") else v) for k, v in probe.items()}}
             last = bool(metrics.get("stop"))
             if last or int(metrics["epoch"]) % every == 0:

@@ -1,19 +1,9 @@
-"""Sweep storage: the files a sweep keeps next to its Tune experiments.
+"""Sweep storage: reading and writing the files a sweep keeps next to its Tune experiments.
 
-A sweep lives in one directory `<storage>/<name>/` that every node can see: a local path, an
-NFS mount or an `s3://`/`gs://` URI. Besides the Tune experiments (`pretrain/`, `probe/`) the
-trainables keep, per trial key of the plan:
-
-- `encoders/<key>/`       the final encoder of a pretraining trial (what the probes read);
-- `done/<stage>/<key>.json` the trial's final result, written once its work is complete, so
-  that a trial restarted after a driver crash reports it again instead of redoing the work;
-- `failed/<stage>/<key>.json` the error of a trial that failed for a reason a retry cannot
-  fix (bad config, NaN loss): Tune's retries (meant for dead workers) then fail at once;
-  `--resume` clears these records so the trial is tried again;
-- `starts/<stage>/<key>/<run>.json` one small file every time a trial starts real work (an
-  audit trail: after `--resume` it shows that finished trials did not run again).
-
-Local paths use the OS (atomic renames); URIs go through `pyarrow.fs`.
+Which file is where is `sweep.layout`'s business (`SweepLayout`); this module does the I/O:
+atomic JSON records, publishing a finished directory, a node-local copy of a remote one, the
+start audit trail and the failure records that make Tune's retries of a hopeless trial fail
+at once. Local paths use the OS (atomic renames); URIs go through `pyarrow.fs`.
 """
 
 from __future__ import annotations
@@ -27,16 +17,7 @@ import time
 import uuid
 from pathlib import Path
 
-
-def is_uri(path: str) -> bool:
-    return "://" in str(path)
-
-
-def join(base: str, *parts: str) -> str:
-    base = str(base)
-    if is_uri(base):
-        return "/".join([base.rstrip("/"), *parts])
-    return str(Path(base, *parts))
+from sweep.layout import SweepLayout, is_uri, join
 
 
 def _fs(uri: str):
@@ -143,29 +124,17 @@ def localize_dir(path: str, cache_root: str | None = None) -> str:
     return str(local)
 
 
-def done_path(sweep_dir: str, stage: str, key: str) -> str:
-    return join(sweep_dir, "done", stage, f"{key}.json")
-
-
-def failed_path(sweep_dir: str, stage: str, key: str) -> str:
-    return join(sweep_dir, "failed", stage, f"{key}.json")
-
-
-def encoder_dir(sweep_dir: str, key: str) -> str:
-    return join(sweep_dir, "encoders", key)
-
-
-def record_start(sweep_dir: str, stage: str, key: str, **info) -> None:
+def record_start(layout: SweepLayout, stage: str, key: str, **info) -> None:
     run = f"{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
     write_json(
-        join(sweep_dir, "starts", stage, key, f"{run}.json"),
+        join(layout.starts(stage, key), f"{run}.json"),
         {"key": key, "stage": stage, "host": socket.gethostname(), "pid": os.getpid(), "time": time.time(), **info},
     )
 
 
-def starts(sweep_dir: str, stage: str, key: str) -> int:
+def starts(layout: SweepLayout, stage: str, key: str) -> int:
     """How many times a trial started real work."""
-    return len([n for n in list_names(join(sweep_dir, "starts", stage, key)) if n.endswith(".json")])
+    return len([n for n in list_names(layout.starts(stage, key)) if n.endswith(".json")])
 
 
 class DeterministicFailure(RuntimeError):
@@ -179,22 +148,22 @@ class MissingInput(RuntimeError):
 REPEATABLE_ERRORS = (ValueError, TypeError, KeyError, FloatingPointError, MissingInput)
 
 
-def run_recording_failures(sweep_dir: str, stage: str, key: str, fn, *args, **kwargs):
+def run_recording_failures(layout: SweepLayout, stage: str, key: str, fn, *args, **kwargs):
     """Runs fn; a bad-config or NaN error is recorded so that Tune's retries of this trial
     (which exist for workers that die) fail at once instead of repeating the same work."""
-    earlier = read_json(failed_path(sweep_dir, stage, key))
+    earlier = read_json(layout.failed(stage, key))
     if earlier is not None:
         raise DeterministicFailure(f"trial {key}: {earlier['error']} (failed before; not retried)")
     try:
         return fn(*args, **kwargs)
     except REPEATABLE_ERRORS as err:
-        write_json(failed_path(sweep_dir, stage, key), {"error": f"{type(err).__name__}: {err}"})
+        write_json(layout.failed(stage, key), {"error": f"{type(err).__name__}: {err}"})
         raise
 
 
-def clear_failures(sweep_dir: str) -> None:
+def clear_failures(layout: SweepLayout) -> None:
     """Forgets recorded failures (on --resume: the user may have fixed their cause)."""
-    path = join(sweep_dir, "failed")
+    path = layout.failed_dir
     if is_uri(path):
         import pyarrow.fs
 

@@ -32,6 +32,7 @@ class StoredSweep:
 
 @pytest.fixture(scope="session")
 def stored_sweep(ray_session, tmp_path_factory) -> StoredSweep:
+    from ecgmask.profiles import LAPTOP
     from search_spaces.plan import Row, grid_plan
     from sweep.pipeline import run_sweep
     from trainables.context import TrialContext
@@ -57,8 +58,8 @@ def stored_sweep(ray_session, tmp_path_factory) -> StoredSweep:
             t["probe_fail"] = True
     data = {"pretrain": standin.make_cache(root / "pre"), "downstream": standin.make_cache(root / "down")}
     sweep_dir = root / "results" / "tiny"
-    context = TrialContext(sweep_dir=str(sweep_dir), profile="laptop", data=data, cpus=1,
-                           profile_overrides={"epochs": 2})
-    out = run_sweep(plan, context=context, resources=TrialResources(0.5, 0), max_concurrent=4, core=standin, verbose=0)
+    context = TrialContext(sweep_dir=str(sweep_dir), profile=LAPTOP.with_overrides(epochs=2), data=data, cpus=1)
+    with standin.installed():
+        out = run_sweep(plan, context=context, resources=TrialResources(0.5, 0), max_concurrent=4, verbose=0)
     assert list(out.failed) == ["probe/advmask-s2-sex-f0.1"], out.failed
     return StoredSweep(path=sweep_dir, failed=FAILED, missing=MISSING)

@@ -1,11 +1,11 @@
 """A tiny sweep on the stand-in core, run as its own process by test_kill_resume.py:
 `python kill_resume_driver.py SWEEP_STORAGE MARKER [--resume]`. Uses the same
-`sweep.pipeline.run_sweep` as sweep/run.py, with a fresh local Ray cluster."""
+`sweep.pipeline.run_sweep` as sweep/run.py, with a fresh local Ray cluster; the stand-in
+replaces ecgmask in the trainables the way the tests do (tests/standin_core.py `installed`)."""
 
 from __future__ import annotations
 
 import importlib.util
-import os
 import sys
 from pathlib import Path
 
@@ -34,18 +34,19 @@ def main() -> int:
     sys.modules[spec.name] = core
     spec.loader.exec_module(core)
     import ray
-    import ray.cloudpickle
 
-    ray.cloudpickle.register_pickle_by_value(core)
+    from ecgmask.profiles import LAPTOP
+    from sweep.layout import sweep_dir
     from sweep.pipeline import run_sweep
     from sweep.ray_session import connect
     from trainables.context import TrialContext
     from trainables.resources import TrialResources
 
     data = {"pretrain": core.make_cache(Path(storage) / "data-pre"), "downstream": core.make_cache(Path(storage) / "data-down")}
-    context = TrialContext(sweep_dir=os.path.join(storage, "kill"), profile="laptop", data=data, cpus=1, profile_overrides={"epochs": 3})
+    context = TrialContext(sweep_dir=sweep_dir(storage, "kill"), profile=LAPTOP.with_overrides(epochs=3), data=data, cpus=1)
     connect(None, num_cpus=2)
-    out = run_sweep(plan(marker), context=context, resources=TrialResources(1, 0), max_concurrent=2, resume=resume, core=core, verbose=0)
+    with core.installed():
+        out = run_sweep(plan(marker), context=context, resources=TrialResources(1, 0), max_concurrent=2, resume=resume, verbose=0)
     ray.shutdown()
     print("FAILED", out.failed)
     return 1 if out.failed else 0

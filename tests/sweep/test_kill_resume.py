@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from sweep.layout import PRETRAIN, PROBE, SweepLayout
 from trainables import store
 
 pytestmark = pytest.mark.slow
@@ -37,8 +38,8 @@ def _start(storage, marker, *extra):
     )
 
 
-def _done(sweep, stage):
-    return {n[: -len(".json")] for n in store.list_names(store.join(sweep, "done", stage)) if n.endswith(".json")}
+def _done(sweep: SweepLayout, stage):
+    return {n[: -len(".json")] for n in store.list_names(sweep.done_dir(stage)) if n.endswith(".json")}
 
 
 def _kill_group(proc):
@@ -52,12 +53,12 @@ def _kill_group(proc):
 def test_killed_sweep_resumes_without_rerunning_finished_trials(tmp_path):
     marker = tmp_path / "marker.txt"
     plan = _plan(str(marker))
-    sweep = str(tmp_path / "kill")
+    sweep = SweepLayout(tmp_path / "kill")  # the driver's sweep_dir(storage, "kill")
 
     first = _start(tmp_path, marker)
     deadline = time.monotonic() + 400
     try:
-        while len(_done(sweep, "probe")) < 3:
+        while len(_done(sweep, PROBE)) < 3:
             assert first.poll() is None, (tmp_path / "driver0.log").read_text()[-3000:]
             assert time.monotonic() < deadline, "the first run made no progress"
             time.sleep(0.2)
@@ -68,7 +69,7 @@ def test_killed_sweep_resumes_without_rerunning_finished_trials(tmp_path):
         _kill_group(first)  # then whatever it left behind
     assert first.returncode == -signal.SIGKILL
 
-    finished_pretrain, finished_probe = _done(sweep, "pretrain"), _done(sweep, "probe")
+    finished_pretrain, finished_probe = _done(sweep, PRETRAIN), _done(sweep, PROBE)
     assert 3 <= len(finished_probe) < len(plan.probe), "kill should land in the middle of the probes"
 
     second = _start(tmp_path, marker, "--resume")
@@ -79,17 +80,17 @@ def test_killed_sweep_resumes_without_rerunning_finished_trials(tmp_path):
 
     from ray.tune import ExperimentAnalysis
 
-    for stage, trials in (("pretrain", plan.pretrain), ("probe", plan.probe)):
-        analysis = ExperimentAnalysis(str(Path(sweep) / stage))
+    for stage, trials in ((PRETRAIN, plan.pretrain), (PROBE, plan.probe)):
+        analysis = ExperimentAnalysis(sweep.experiment(stage))
         keys = [t.config["key"] for t in analysis.trials]
         assert sorted(keys) == sorted(t["key"] for t in trials)  # one Tune trial per planned trial
         assert {t.status for t in analysis.trials} == {"TERMINATED"}
         frame = analysis.dataframe()
         assert len(frame) == len(trials)
-        metric = "nt_xent" if stage == "pretrain" else "test_accuracy"
+        metric = "nt_xent" if stage == PRETRAIN else "test_accuracy"
         assert frame[metric].notna().all()
     # finished trials never started work again; every trial started at least once
-    for stage, finished, trials in (("pretrain", finished_pretrain, plan.pretrain), ("probe", finished_probe, plan.probe)):
+    for stage, finished, trials in ((PRETRAIN, finished_pretrain, plan.pretrain), (PROBE, finished_probe, plan.probe)):
         for t in trials:
             n = store.starts(sweep, stage, t["key"])
             assert n == 1 if t["key"] in finished else n >= 1, (stage, t["key"], n)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 
 import search_spaces
+from ecgmask.profiles import LAPTOP
+from sweep.layout import PROBE, PRETRAIN, SEARCH, SweepLayout
 from sweep.pipeline import run_search
 from trainables import store
 from trainables.context import TrialContext
@@ -12,26 +14,27 @@ from trainables.resources import TrialResources
 
 
 def test_store_round_trip_and_publish(tmp_path):
-    path = store.join(str(tmp_path), "done", "probe", "k.json")
+    sweep = SweepLayout(tmp_path)
+    path = sweep.done(PROBE, "k")
     assert store.read_json(path) is None
     store.write_json(path, {"result": {"test_accuracy": 0.5}})
     assert store.read_json(path) == {"result": {"test_accuracy": 0.5}}
-    assert store.list_names(store.join(str(tmp_path), "done", "probe")) == ["k.json"]
+    assert store.list_names(sweep.done_dir(PROBE)) == ["k.json"]
     (tmp_path / "bad.json").write_text("{")
     with pytest.raises(ValueError, match="bad.json"):
         store.read_json(str(tmp_path / "bad.json"))
     src = tmp_path / "src"
     src.mkdir()
     (src / "encoder.pt").write_text("new")
-    target = tmp_path / "encoders" / "a"
+    target = tmp_path / "published" / "a"
     target.mkdir(parents=True)
     (target / "partial").write_text("left by a crashed run")
     store.publish_dir(str(src), str(target))
     assert sorted(p.name for p in target.iterdir()) == ["encoder.pt"]
-    assert store.join("s3://bucket/x", "done", "k.json") == "s3://bucket/x/done/k.json"
 
 
 def test_repeatable_failures_fail_fast_on_retry_and_resume_clears_them(tmp_path):
+    sweep = SweepLayout(tmp_path)
     calls = []
 
     def bad():
@@ -40,27 +43,25 @@ def test_repeatable_failures_fail_fast_on_retry_and_resume_clears_them(tmp_path)
 
     for _ in range(2):
         with pytest.raises((ValueError, store.DeterministicFailure)):
-            store.run_recording_failures(str(tmp_path), "pretrain", "k", bad)
+            store.run_recording_failures(sweep, PRETRAIN, "k", bad)
     assert len(calls) == 1  # the retry did not redo the work
-    store.clear_failures(str(tmp_path))
+    store.clear_failures(sweep)
     with pytest.raises(ValueError):
-        store.run_recording_failures(str(tmp_path), "pretrain", "k", bad)
+        store.run_recording_failures(sweep, PRETRAIN, "k", bad)
     assert len(calls) == 2
 
 
 @pytest.mark.slow
-def test_tune_space_runs_optuna_with_asha(ray_session, tmp_path):
-    import ecgmask_tests_ray_fixture as rf
+def test_tune_space_runs_optuna_with_asha(tmp_path, standin):
     from ray.tune import ExperimentAnalysis
 
-    standin = rf.load_standin()
     plan = search_spaces.get_space("tune").plan("laptop")
     plan.search = plan.search.__class__(**{**plan.search.__dict__, "num_samples": 4, "max_concurrent": 2})
     data = {"pretrain": standin.make_cache(tmp_path / "pre"), "downstream": standin.make_cache(tmp_path / "down")}
-    context = TrialContext(sweep_dir=str(tmp_path / "sweep"), profile="laptop", data=data, cpus=1, profile_overrides={"epochs": 3})
-    out = run_search(plan, context=context, resources=TrialResources(1, 0), max_concurrent=2, resume=False, core=standin, verbose=0)
+    context = TrialContext(sweep_dir=str(tmp_path / "sweep"), profile=LAPTOP.with_overrides(epochs=3), data=data, cpus=1)
+    out = run_search(plan, context=context, resources=TrialResources(1, 0), max_concurrent=2, resume=False, verbose=0)
     assert out.failed == {} and out.total == 4
     assert set(out.best["config"]) == {"lr", "masker_lr", "alpha", "k"}
-    frame = ExperimentAnalysis(str(tmp_path / "sweep" / "tune")).dataframe()
+    frame = ExperimentAnalysis(context.layout.experiment(SEARCH)).dataframe()
     assert "val_accuracy" in frame.columns and len(frame) == 4
     assert (frame["config/fraction"] == 0.01).all()
