@@ -39,8 +39,6 @@ def pick_records(seed: int, per_class: int = 3, classes=CLASSES):
 
 def draw_ecg(ax, signal: np.ndarray, fs: float, leads: list[str], title: str) -> None:
     """One 12-lead record (12, N) in mV on ECG paper on `ax`."""
-    from matplotlib.ticker import MultipleLocator
-
     index = {name.upper(): i for i, name in enumerate(leads)}
     seg = int(round(2.5 * fs))
     cal = 0.4  # s of room for the calibration pulse
@@ -61,6 +59,13 @@ def draw_ecg(ax, signal: np.ndarray, fs: float, leads: list[str], title: str) ->
                 ax.plot([cal + t0] * 2, [y0 - 0.3, y0 + 0.3], color="k", lw=0.6)
     ax.set_xlim(0, cal + 10.0)
     ax.set_ylim(-(len(rows) - 1) * ROW_MV - 1.6, 1.9)
+    ecg_paper(ax, title)
+
+
+def ecg_paper(ax, title: str) -> None:
+    """ECG paper on `ax`: small squares 0.04 s x 0.1 mV, large 0.2 s x 0.5 mV, 25 mm/s, 10 mm/mV."""
+    from matplotlib.ticker import MultipleLocator
+
     ax.set_aspect(0.4)  # 10 mm/mV against 25 mm/s
     ax.xaxis.set_major_locator(MultipleLocator(0.2))
     ax.xaxis.set_minor_locator(MultipleLocator(0.04))
