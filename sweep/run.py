@@ -17,7 +17,9 @@ import dataclasses
 import os
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
+from typing import NoReturn
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # `python sweep/run.py` from a checkout
@@ -26,7 +28,9 @@ if str(ROOT) not in sys.path:  # `python sweep/run.py` from a checkout
 from ecgmask.profiles import PROFILES, get_profile  # noqa: E402
 from ecgmask.tasks import TASKS  # noqa: E402
 from search_spaces import get_space, names  # noqa: E402
-from search_spaces.plan import DEFAULT_SEEDS  # noqa: E402
+from search_spaces.plan import DEFAULT_SEEDS, SweepPlan  # noqa: E402
+from sweep import checks  # noqa: E402
+from sweep.checks import BadArgument, profile_overrides  # noqa: E402,F401  (profile_overrides: used by benchmarks)
 
 
 def _space_help() -> str:
@@ -36,15 +40,28 @@ def _space_help() -> str:
     return "\n".join(lines)
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """argparse, with every refusal in one line (the usage is in --help)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def refuse(message: str) -> NoReturn:
+    """A refused command, argparse-style: one line on stderr, exit status 2."""
+    print(f"sweep/run.py: error: {message}", file=sys.stderr, flush=True)
+    raise SystemExit(2)
+
+
 def parse_args(argv=None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="sweep/run.py",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog="spaces (modules in search_spaces/):\n" + _space_help(),
     )
     parser.add_argument("--space", required=True, choices=names(), help="the search space to run")
-    parser.add_argument("--profile", default="laptop", choices=sorted(PROFILES), help="sizes: laptop (minutes on 2 cores) or paper (the method's own) [laptop]")
+    parser.add_argument("--profile", default="laptop", choices=sorted(PROFILES), help="sizes: laptop (the study on 2 cores), smoke (checks the pipeline in minutes; measures nothing) or paper (the method's own) [laptop]")
     parser.add_argument(
         "--data",
         nargs=2,
@@ -77,39 +94,19 @@ def parse_args(argv=None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def profile_overrides(profile, pairs: list[str]) -> dict:
-    """--set FIELD=VALUE pairs, cast to the type of the profile's field."""
-    fields = {f.name for f in dataclasses.fields(profile)} - {"name"}
-    out = {}
-    for pair in pairs:
-        name, sep, text = pair.partition("=")
-        if not sep or name not in fields:
-            raise SystemExit(f"--set {pair!r}: expected FIELD=VALUE with FIELD one of {sorted(fields)}")
-        current = getattr(profile, name)
-        if text.lower() == "none":
-            out[name] = None
-        elif isinstance(current, bool):
-            out[name] = text.lower() in ("1", "true", "yes")
-        elif isinstance(current, int) or (current is None and text.lstrip("-").isdigit()):
-            out[name] = int(text)
-        elif isinstance(current, float):
-            out[name] = float(text)
-        else:
-            out[name] = text
-    return out
-
-
 def _csv(text: str | None, cast=str) -> list | None:
     return None if text is None else [cast(t.strip()) for t in text.split(",") if t.strip()]
 
 
-def resolve_data(args, profile) -> dict:
-    if args.data:
-        data = {"pretrain": os.path.abspath(args.data[0]), "downstream": os.path.abspath(args.data[1])}
-        for kind, path in data.items():
-            if not os.path.isdir(path):
-                raise SystemExit(f"--data: {path}: no such cache directory ({kind}; build it with sweep/prepare.py)")
-        return data
+def given_data(args) -> dict | None:
+    """The caches given by --data, as absolute paths (None: the default synthetic study)."""
+    if not args.data:
+        return None
+    return {"pretrain": os.path.abspath(args.data[0]), "downstream": os.path.abspath(args.data[1])}
+
+
+def default_data(profile) -> dict:
+    """The synthetic study's caches, built on first use."""
     from ecgmask.data import default_study
 
     root = (ROOT / ".cache" / "ecgmask" / profile.name).resolve()
@@ -158,35 +155,123 @@ def default_name(storage: str, prefix: str, *, resume: bool) -> str:
     if resume:
         earlier = [n for n in store.list_names(storage) if n.startswith(prefix + "-") and store.exists(SweepLayout(join(storage, n)).plan)]
         if not earlier:
-            raise SystemExit(f"--resume: no {prefix}-* sweep under {storage} (pass --name)")
+            raise BadArgument(f"--resume: no {prefix}-* sweep under {storage} (pass --name)")
         return max(earlier)
     return f"{prefix}-{time.strftime('%Y%m%d-%H%M%S')}"
 
 
-def main(argv=None) -> int:
-    args = parse_args(argv)
+def sweeps_under(storage: str) -> list[str]:
+    """The names of the sweeps (folders with a plan) under a storage."""
+    from sweep.layout import SweepLayout, join
+    from trainables import store
+
+    return [n for n in store.list_names(storage) if store.exists(SweepLayout(join(storage, n)).plan)]
+
+
+@dataclass
+class Command:
+    """A command line that passed every check: what it runs, where, on what."""
+
+    profile: object  # the resolved Profile
+    overrides: dict
+    seeds: tuple
+    plan: SweepPlan
+    name: str
+    sweep_dir: str
+    data: dict | None  # the caches given by --data (None: the default study)
+    stored_plan: dict | None  # the sweep's plan.json (--resume)
+
+
+def check_command(args) -> Command:
+    """Everything that can be checked before Ray starts; BadArgument names the first problem."""
+    from sweep.layout import SweepLayout
+    from sweep.layout import sweep_dir as sweep_dir_of
+    from sweep.resume_guard import in_force, resume_differences
+    from trainables import store
+
     profile = get_profile(args.profile)
     overrides = profile_overrides(profile, args.set)
     profile = profile.with_overrides(**overrides) if overrides else profile
-    seeds = tuple(_csv(args.seeds, int) or ())
-    if not seeds:
-        raise SystemExit("--seeds: give at least one seed")
+    checks.at_least("--max-concurrent", args.max_concurrent, 1)
+    checks.at_least("--num-cpus", args.num_cpus, 1)
+    checks.at_least("--checkpoint-every", args.checkpoint_every, 1)
+    checks.at_least("--gpus-per-trial", args.gpus_per_trial, 0)
+    checks.positive("--cpus-per-trial", args.cpus_per_trial)
+    seeds = checks.seeds(args.seeds)
     plan = get_space(args.space).plan(args.profile, seeds)
+    if plan.search is None:
+        fractions = checks.fractions(args.fractions)
+        try:
+            plan = plan.select(rows=_csv(args.rows), tasks=_csv(args.tasks), fractions=fractions)
+        except ValueError as err:
+            raise BadArgument(str(err)) from None
+    checks.storage(args.storage)
+    name = args.name or default_name(args.storage, f"{args.space}-{profile.name}", resume=args.resume)
+    sweep_dir = sweep_dir_of(args.storage, name)
     try:
-        if plan.search is None:
-            plan = plan.select(rows=_csv(args.rows), tasks=_csv(args.tasks), fractions=_csv(args.fractions, float))
-    except ValueError as err:
-        raise SystemExit(str(err)) from None
+        stored = store.read_json(SweepLayout(sweep_dir).plan)
+    except (OSError, ValueError) as err:
+        raise BadArgument(str(err)) from None
+    if args.resume and stored is None:
+        there = sweeps_under(args.storage)
+        raise BadArgument(f"--resume: no sweep {name!r} under {args.storage} ({'sweeps there: ' + ', '.join(there) if there else 'no sweeps there'})")
+    if not args.resume and stored is not None:
+        raise BadArgument(f"--name {name}: a sweep already exists at {sweep_dir}; pass --resume to continue it or choose another --name")
+    data = given_data(args)
+    if data is not None:
+        checks.caches(data)
+    if args.resume:
+        refusal = resume_differences(stored, in_force(plan=plan, profile=profile, data=data, seeds=seeds))
+        if refusal:
+            raise BadArgument(refusal)
+    return Command(profile=profile, overrides=overrides, seeds=seeds, plan=plan, name=name, sweep_dir=sweep_dir, data=data, stored_plan=stored)
 
-    from sweep.layout import sweep_dir as sweep_dir_of
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    try:
+        command = check_command(args)
+    except BadArgument as err:
+        refuse(str(err))
+    from sweep.lock import SweepBusy, acquire, check_free
+
+    try:
+        if args.dry_run:
+            check_free(command.sweep_dir)
+            lock = None
+        else:
+            lock = acquire(command.sweep_dir)  # held until the sweep ends: one driver per sweep
+    except SweepBusy as err:
+        refuse(str(err))
+    try:
+        return run_command(args, command)
+    finally:
+        if lock is not None:
+            lock.release()
+
+
+def run_command(args, command: Command) -> int:
+    """The checked command, run by the driver that holds the sweep's lock."""
     from sweep.pipeline import SweepError, run_sweep
     from sweep.ray_session import connect
+    from sweep.resume_guard import IN_FORCE_KEY, in_force, resume_differences
+    from sweep.staging import clear_staging
     from trainables.context import TrialContext
     from trainables.resources import ResourceError, concurrency, decide
 
-    name = args.name or default_name(args.storage, f"{args.space}-{profile.name}", resume=args.resume)
-    sweep_dir = sweep_dir_of(args.storage, name)
-    cluster = connect(args.address, auth_mode=args.auth_mode, num_cpus=args.num_cpus)
+    profile, overrides, seeds, plan, name, sweep_dir = command.profile, command.overrides, command.seeds, command.plan, command.name, command.sweep_dir
+    data = command.data
+    if not args.dry_run:
+        clear_staging(sweep_dir)  # checkpoints a killed trial left half-staged
+        if data is None:
+            data = default_data(profile)
+            refusal = args.resume and resume_differences(command.stored_plan, {"data": data})
+            if refusal:
+                refuse(refusal)
+    try:
+        cluster = connect(args.address, auth_mode=args.auth_mode, num_cpus=args.num_cpus)
+    except (RuntimeError, ConnectionError, ValueError) as err:
+        refuse(f"Ray: {checks.first_line(err)}")
     import ray
 
     nodes = ray.nodes()
@@ -209,7 +294,6 @@ def main(argv=None) -> int:
     if args.dry_run:
         return 0
 
-    data = resolve_data(args, profile)
     context = TrialContext(
         sweep_dir=sweep_dir,
         profile=profile,  # resolved once here (name and --set overrides); the trials use it as is
@@ -225,7 +309,13 @@ def main(argv=None) -> int:
             # None: as many as fit, and on an autoscaling cluster pending trials let it grow
             max_concurrent=args.max_concurrent or 0,
             resume=args.resume,
-            info={"name": name, "profile_overrides": overrides, "resources": dataclasses.asdict(resources), "seeds": list(seeds)},
+            info={
+                "name": name,
+                "profile_overrides": overrides,
+                "resources": dataclasses.asdict(resources),
+                "seeds": list(seeds),
+                IN_FORCE_KEY: in_force(plan=plan, profile=profile, data=data, seeds=seeds),
+            },
             verbose=0 if args.quiet else 1,
         )
     except SweepError as err:

@@ -10,6 +10,7 @@ import pytest
 
 from ecgmask.profiles import LAPTOP
 from sweep import run
+from sweep.checks import BadArgument
 from sweep.ray_session import resolve_auth_mode
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -25,7 +26,7 @@ def test_help_lists_the_spaces_and_options():
 def test_profile_overrides_are_typed_and_checked():
     assert run.profile_overrides(LAPTOP, ["epochs=2", "max_steps_per_epoch=5"]) == {"epochs": 2, "max_steps_per_epoch": 5}
     assert run.profile_overrides(LAPTOP, ["max_steps_per_epoch=none"]) == {"max_steps_per_epoch": None}
-    with pytest.raises(SystemExit, match="no_such"):
+    with pytest.raises(BadArgument, match="no_such"):
         run.profile_overrides(LAPTOP, ["no_such=1"])
 
 
@@ -51,10 +52,13 @@ def test_dry_run_prints_the_plan_and_what_runs_at_once(ray_session, tmp_path, ca
 
 
 @pytest.mark.slow
-def test_a_gpu_request_the_cluster_cannot_meet_stops_before_any_trial(ray_session, tmp_path, capsys):
+def test_a_gpu_request_the_cluster_cannot_meet_stops_before_any_trial(ray_session, tmp_path, capsys, monkeypatch):
+    cache = str(tmp_path / "synthetic")  # no synthetic study is built for this test
+    monkeypatch.setattr(run, "default_data", lambda profile: {"pretrain": cache, "downstream": cache})
     assert run.main(["--space", "augmentations", "--gpus-per-trial", "0.25", "--storage", str(tmp_path)]) == 2
     assert "has no GPU" in capsys.readouterr().err
-    assert not any(tmp_path.iterdir())
+    # nothing but the driver's lock, released: no plan, no trial
+    assert [p.name for p in tmp_path.rglob("*") if p.is_file()] == ["driver.lock"]
 
 
 def test_resume_without_a_name_continues_the_latest_sweep(tmp_path):
@@ -64,5 +68,5 @@ def test_resume_without_a_name_continues_the_latest_sweep(tmp_path):
     (tmp_path / "augmentations-laptop-20990101-000000").mkdir()  # no plan.json: not a sweep
     assert run.default_name(str(tmp_path), "augmentations-laptop", resume=True) == "augmentations-laptop-20260102-000000"
     assert run.default_name(str(tmp_path), "augmentations-laptop", resume=False).startswith("augmentations-laptop-2")
-    with pytest.raises(SystemExit, match="no sparsity-laptop"):
+    with pytest.raises(BadArgument, match="no sparsity-laptop"):
         run.default_name(str(tmp_path), "sparsity-laptop", resume=True)

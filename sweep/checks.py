@@ -1,0 +1,215 @@
+"""Checks of sweep/run.py's arguments, all made before Ray starts (also under --dry-run).
+
+Each check raises `BadArgument` with one line naming the option, the value and the problem;
+the CLI prints it argparse-style and exits 2. Nothing here starts Ray.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import os
+import tempfile
+import threading
+import types
+import typing
+from pathlib import Path
+
+STORAGE_TIMEOUT_S = 10.0  # how long a URI storage may take to answer
+
+
+class BadArgument(ValueError):
+    """An argument that cannot run; the message is one line."""
+
+
+def first_line(err: BaseException) -> str:
+    lines = [ln.strip() for ln in str(err).splitlines() if ln.strip()]
+    return lines[0] if lines else type(err).__name__
+
+
+# --------------------------------------------------------------------------- numbers
+
+
+def at_least(option: str, value: float | None, low: float) -> None:
+    """`value` (None: not given) is a finite number >= low."""
+    if value is not None and not (math.isfinite(value) and value >= low):
+        raise BadArgument(f"{option} {value:g}: must be >= {low:g}")
+
+
+def positive(option: str, value: float | None) -> None:
+    """`value` (None: not given) is a finite number > 0."""
+    if value is not None and not (math.isfinite(value) and value > 0):
+        raise BadArgument(f"{option} {value:g}: must be > 0")
+
+
+def seeds(text: str) -> tuple[int, ...]:
+    """`1,10,42`: at least one, integers >= 0 (numpy's seeds), distinct."""
+    parts = [t.strip() for t in str(text).split(",") if t.strip()]
+    if not parts:
+        raise BadArgument(f"--seeds {text!r}: give at least one seed")
+    values = []
+    for part in parts:
+        try:
+            values.append(int(part))
+        except ValueError:
+            raise BadArgument(f"--seeds {text!r}: {part!r} is not an integer") from None
+    if any(v < 0 for v in values):
+        raise BadArgument(f"--seeds {text!r}: seeds are integers >= 0")
+    repeated = sorted({v for v in values if values.count(v) > 1})
+    if repeated:
+        raise BadArgument(f"--seeds {text!r}: {','.join(map(str, repeated))} given more than once")
+    return tuple(values)
+
+
+def fractions(text: str | None) -> list[float] | None:
+    """`1,0.1,0.01`: label fractions in (0, 1]."""
+    if text is None:
+        return None
+    out = []
+    for part in (t.strip() for t in text.split(",") if t.strip()):
+        try:
+            value = float(part)
+        except ValueError:
+            raise BadArgument(f"--fractions {text!r}: {part!r} is not a number") from None
+        if not 0 < value <= 1:
+            raise BadArgument(f"--fractions {text!r}: {part} is not in (0, 1]")
+        out.append(value)
+    return out
+
+
+# --------------------------------------------------------------------------- --set
+
+_TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
+
+
+def _field_types(profile) -> dict[str, tuple[type, bool]]:
+    """name -> (value type, None allowed) from the Profile's annotations."""
+    hints = typing.get_type_hints(type(profile))
+    out = {}
+    for f in dataclasses.fields(profile):
+        if f.name == "name":
+            continue
+        hint = hints[f.name]
+        args = typing.get_args(hint)
+        if typing.get_origin(hint) in (typing.Union, types.UnionType) and type(None) in args:
+            out[f.name] = (next(a for a in args if a is not type(None)), True)
+        else:
+            out[f.name] = (hint, False)
+    return out
+
+
+def profile_overrides(profile, pairs: list[str]) -> dict:
+    """--set FIELD=VALUE pairs, cast to the type of the profile's field and range-checked:
+    integers >= 1 (sizes, epochs, steps, patiences), floats finite and > 0 (learning rates),
+    `none` only where the field allows it."""
+    types_ = _field_types(profile)
+    out = {}
+    for pair in pairs:
+        name, sep, text = pair.partition("=")
+        name, text = name.strip(), text.strip()
+        if not sep or name not in types_:
+            raise BadArgument(f"--set {pair!r}: expected FIELD=VALUE with FIELD one of {', '.join(sorted(types_))}")
+        kind, nullable = types_[name]
+        if text.lower() == "none":
+            if not nullable:
+                raise BadArgument(f"--set {pair!r}: {name} cannot be none")
+            out[name] = None
+        elif kind is bool:
+            if text.lower() not in _TRUE + _FALSE:
+                raise BadArgument(f"--set {pair!r}: {name} is true or false")
+            out[name] = text.lower() in _TRUE
+        elif kind is int:
+            try:
+                value = int(text)
+            except ValueError:
+                raise BadArgument(f"--set {pair!r}: {name} is an integer") from None
+            if value < 1:  # every integer of a profile is a size, a count or a patience
+                raise BadArgument(f"--set {pair!r}: {name} must be >= 1")
+            out[name] = value
+        elif kind is float:
+            try:
+                value = float(text)
+            except ValueError:
+                raise BadArgument(f"--set {pair!r}: {name} is a number") from None
+            if not math.isfinite(value) or value <= 0:
+                raise BadArgument(f"--set {pair!r}: {name} must be a finite number > 0")
+            out[name] = value
+        else:
+            out[name] = text
+    return out
+
+
+# --------------------------------------------------------------------------- storage
+
+
+def _nearest_existing(path: Path) -> Path:
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    return path
+
+
+def local_storage(storage: str) -> None:
+    """The storage directory exists or can be made, and a file can be written in it."""
+    path = Path(os.path.abspath(storage))
+    existing = _nearest_existing(path)
+    if not existing.is_dir():
+        raise BadArgument(f"--storage {storage}: {existing} is a file, not a directory")
+    try:
+        # what the sweep will do first: write a file there (no directory is made here)
+        fd, probe = tempfile.mkstemp(dir=existing, prefix=".ecgmask-write-check-")
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as err:
+        raise BadArgument(f"--storage {storage}: cannot write in {existing} ({err.strerror or first_line(err)})") from None
+
+
+def uri_storage(storage: str, *, timeout_s: float | None = None) -> None:
+    """The bucket (or its prefix) answers within `timeout_s` (default STORAGE_TIMEOUT_S)."""
+    import pyarrow.fs
+
+    timeout_s = STORAGE_TIMEOUT_S if timeout_s is None else timeout_s
+    answer: dict = {}
+
+    def probe():
+        try:
+            fs, path = pyarrow.fs.FileSystem.from_uri(storage)
+            answer["bucket"] = fs.get_file_info(path.split("/", 1)[0])
+        except Exception as err:  # pyarrow raises OSError, ValueError or its own errors
+            answer["error"] = err
+
+    thread = threading.Thread(target=probe, name="storage-check", daemon=True)
+    thread.start()
+    thread.join(timeout_s)
+    if thread.is_alive():
+        raise BadArgument(f"--storage {storage}: unreachable (no answer within {timeout_s:g} s)")
+    if "error" in answer:
+        raise BadArgument(f"--storage {storage}: unreachable ({first_line(answer['error'])})")
+    if answer["bucket"].type == pyarrow.fs.FileType.NotFound:
+        raise BadArgument(f"--storage {storage}: no such bucket")
+
+
+def storage(storage: str) -> None:
+    if "://" in str(storage):
+        uri_storage(storage)
+    else:
+        local_storage(storage)
+
+
+# --------------------------------------------------------------------------- caches
+
+
+def caches(data: dict) -> None:
+    """Opens each cache given by --data (`EcgCache.open` checks its files); the second one
+    must be a downstream cache (the probes need its labels)."""
+    from ecgmask.data import EcgCache
+
+    for kind, path in data.items():
+        if not os.path.isdir(path):
+            raise BadArgument(f"--data {path}: no such cache directory ({kind}; build it with sweep/prepare.py)")
+        try:
+            cache = EcgCache.open(path)
+        except Exception as err:  # any failure to open is this option's problem, told in one line
+            raise BadArgument(f"--data {path}: not a usable {kind} cache ({first_line(err)})") from None
+        found = cache.meta.get("kind")
+        if kind == "downstream" and found != kind:
+            raise BadArgument(f"--data {path}: a {found} cache where the {kind} cache goes (order: PRETRAIN_CACHE DOWNSTREAM_CACHE)")
