@@ -90,7 +90,22 @@ PAPER = Profile(
     downstream_records=10646,
 )
 
-PROFILES: dict[str, Profile] = {p.name: p for p in (LAPTOP, PAPER)}
+# checks the whole pipeline in a few minutes; its numbers measure nothing
+SMOKE = LAPTOP.with_overrides(
+    name="smoke",
+    width=8,
+    masker_width=4,
+    epochs=2,
+    probe_epochs=30,
+    probe_patience=5,
+    scratch_steps=40,
+    scratch_eval_every=10,
+    scratch_patience=2,
+    pretrain_records=300,
+    downstream_records=600,
+)
+
+PROFILES: dict[str, Profile] = {p.name: p for p in (LAPTOP, PAPER, SMOKE)}
 
 
 def get_profile(name: str) -> Profile:
