@@ -13,13 +13,13 @@ from __future__ import annotations
 import dataclasses
 import math
 import shutil
-import tempfile
 
 from ray import tune
 
 from ecgmask.pretrain import PretrainConfig, Pretrainer
 from search_spaces.plan import PRETRAIN_LABELS
 from sweep import layout
+from sweep.staging import new_staging_dir
 from trainables import store
 from trainables.context import TrialContext, open_cache
 
@@ -94,7 +94,7 @@ def _pretrain(config: dict, context: TrialContext) -> None:
         if not last and int(metrics["epoch"]) % every != 0:
             tune.report(result)
             continue
-        staging = tempfile.mkdtemp(prefix=f"ecgmask-{key}-")
+        staging = new_staging_dir(context.sweep_dir, key)  # under the sweep: a kill leaves nothing in /tmp
         try:
             trainer.save_checkpoint(staging)
             if last:

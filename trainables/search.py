@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import dataclasses
 import shutil
-import tempfile
 
 from ray import tune
 
 from ecgmask.pretrain import PretrainConfig, Pretrainer
 from ecgmask.transfer import ProbeConfig, run_probe
+from sweep.staging import new_staging_dir
 from trainables.context import TrialContext, open_cache
 from trainables.pretrain import check_finite, clean_metrics
 from trainables.probe import probe_fields
@@ -44,7 +44,7 @@ def search_trainable(config: dict, *, context: TrialContext) -> None:
     while True:
         metrics = clean_metrics(trainer.run_epoch())
         check_finite("search", metrics)
-        staging = tempfile.mkdtemp(prefix="ecgmask-search-")
+        staging = new_staging_dir(context.sweep_dir, "search")  # under the sweep: a kill leaves nothing in /tmp
         try:
             trainer.save_checkpoint(staging)  # the probe reads encoder.pt from here
             probe = run_probe(probe_config, downstream, staging)
