@@ -29,9 +29,11 @@ def test_registry_entries():
 
 def test_classes_are_the_values_the_data_layer_writes():
     from ecgmask.data.labels import RHYTHM_CLASSES, SEX_CLASSES
+    from ecgmask.data.ptbxl import SUPERCLASSES
 
     assert get_task("arrhythmia").classes == RHYTHM_CLASSES
     assert get_task("sex").classes == SEX_CLASSES
+    assert get_task("superdiagnostic").classes == SUPERCLASSES
 
 
 def test_get_task_names_the_valid_tasks():
