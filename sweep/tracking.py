@@ -1,0 +1,109 @@
+"""The logger callbacks of each stage: Tune's own JSON, CSV and TensorBoard files, and on
+request MLflow or Weights & Biases through Ray's integrations.
+
+- JSON and CSV (`result.json`, `progress.csv` per trial) are what analysis reads.
+- TensorBoard event files (`events.out.tfevents.*` per trial, Tune's `TBXLoggerCallback`,
+  tensorboardX comes with ray[tune]): `tensorboard --logdir <sweep>`.
+- `--tracker mlflow`: `ray.air.integrations.mlflow.MLflowLoggerCallback`, one MLflow run per
+  trial (named as the plan names the trial, tagged with its stage) with its config as params
+  and every reported number as a metric, in one experiment named after the sweep. Works
+  offline: the default tracking URI is a file store in the sweep (`SweepLayout.mlruns`);
+  `--tracking-uri` names another (a server, `sqlite:///...`). MLflow 3 keeps its file store
+  behind `MLFLOW_ALLOW_FILE_STORE=true` (set here for the driver; a reader sets it too:
+  `MLFLOW_ALLOW_FILE_STORE=true mlflow ui --backend-store-uri <sweep>/mlruns`). A sqlite
+  store needs no flag but costs ~10 s of schema set-up per new database.
+- `--tracker wandb`: `ray.air.integrations.wandb.WandbLoggerCallback`, offline unless
+  WANDB_MODE says otherwise, its runs under `SweepLayout.wandb` (`wandb sync` uploads them).
+
+Both trackers come with the optional extra `pip install -e '.[track]'`.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from sweep import layout
+
+TRACKERS = ("mlflow", "wandb")
+EXTRA = "pip install -e '.[track]'"
+ALLOW_FILE_STORE = "MLFLOW_ALLOW_FILE_STORE"  # MLflow 3 refuses its file store without it
+
+
+class TrackingError(ValueError):
+    """A tracker that cannot run here; the message is one line."""
+
+
+@dataclass(frozen=True)
+class Tracking:
+    """Which tracker (None: files only) and where it writes."""
+
+    tracker: str | None = None
+    tracking_uri: str | None = None  # mlflow only; None: the sweep's own file store
+
+    def check(self, sweep_dir: str) -> None:
+        """Before Ray starts: the tracker is known, installed, and has somewhere to write."""
+        if self.tracker is None:
+            if self.tracking_uri:
+                raise TrackingError("--tracking-uri needs --tracker mlflow")
+            return
+        if self.tracker not in TRACKERS:
+            raise TrackingError(f"--tracker {self.tracker}: choose one of {list(TRACKERS)}")
+        try:
+            __import__(self.tracker)
+        except ImportError:
+            raise TrackingError(f"--tracker {self.tracker}: the {self.tracker} package is not installed ({EXTRA})") from None
+        if self.tracker == "wandb" and self.tracking_uri:
+            raise TrackingError("--tracking-uri is MLflow's; W&B's offline runs go under the sweep")
+        if layout.is_uri(sweep_dir) and (self.tracker == "wandb" or not self.tracking_uri):
+            raise TrackingError(
+                f"--tracker {self.tracker}: the sweep is under {sweep_dir}, where no local tracking files can go"
+                + ("; pass --tracking-uri (an MLflow server or sqlite:///path)" if self.tracker == "mlflow" else "")
+            )
+
+    def mlflow_uri(self, sweep_dir: str) -> str:
+        return self.tracking_uri or Path(layout.SweepLayout(sweep_dir).mlruns).resolve().as_uri()
+
+    def describe(self, sweep_dir: str) -> str:
+        if self.tracker == "mlflow":
+            return f"MLflow, {self.mlflow_uri(sweep_dir)}"
+        if self.tracker == "wandb":
+            return f"W&B ({os.environ.get('WANDB_MODE', 'offline')}), {layout.SweepLayout(sweep_dir).wandb}"
+        return "files only"
+
+    def callbacks(self, stage: str, sweep_dir: str) -> list:
+        """The logger callbacks of one stage's `tune.RunConfig`."""
+        from ray.tune.logger import CSVLoggerCallback, JsonLoggerCallback, TBXLoggerCallback
+
+        out = [JsonLoggerCallback(), CSVLoggerCallback(), TBXLoggerCallback()]
+        name = os.path.basename(str(sweep_dir).rstrip("/"))
+        if self.tracker == "mlflow":
+            from ray.air.integrations.mlflow import MLflowLoggerCallback
+
+            uri = self.mlflow_uri(sweep_dir)
+            if uri.startswith("file:"):
+                os.environ.setdefault(ALLOW_FILE_STORE, "true")
+            out.append(
+                MLflowLoggerCallback(
+                    tracking_uri=uri,
+                    experiment_name=name,
+                    tags={"stage": stage, "sweep": name},
+                    save_artifact=False,
+                )
+            )
+        elif self.tracker == "wandb":
+            from ray.air.integrations.wandb import WandbLoggerCallback
+
+            directory = layout.SweepLayout(sweep_dir).wandb
+            os.makedirs(directory, exist_ok=True)
+            out.append(
+                WandbLoggerCallback(
+                    project=os.environ.get("WANDB_PROJECT", "ecgmask"),
+                    group=f"{name}/{stage}",
+                    # the logging actor does not inherit WANDB_MODE: wandb.init takes it as an argument
+                    mode=os.environ.get("WANDB_MODE", "offline"),
+                    dir=directory,
+                )
+            )
+        return out
