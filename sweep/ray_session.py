@@ -1,9 +1,17 @@
 """Connecting the sweep driver to Ray: a running cluster, or a local one started here.
 
+The private local cluster listens on 127.0.0.1 only: GCS, raylet, object manager, workers,
+dashboard and its agents, metrics. Ray binds a node's servers to the loopback address only
+when the node's IP is a loopback one, and on Linux `ray.init` turns a requested
+"127.0.0.1" into the machine's network address unless Ray runs in its single-machine mode
+(`RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0`, the default on macOS and Windows); `connect` turns
+that mode on before it starts the cluster, so nobody on the network can reach it.
+
 Ray 2.60 turns token authentication on for a new local cluster when `RAY_AUTH_MODE` is
 unset. We always set it explicitly: `disabled` for the private local session the sweep
-starts (unless the user chose otherwise), and whatever the user set when joining a running
-cluster (token mode reads the token from `RAY_AUTH_TOKEN` or `~/.ray/auth_token`).
+starts (safe because of the loopback binding; `connect` refuses to start it otherwise),
+and whatever the user set when joining a running cluster (token mode reads the token from
+`RAY_AUTH_TOKEN` or `~/.ray/auth_token`).
 """
 
 from __future__ import annotations
@@ -13,6 +21,8 @@ from pathlib import Path
 
 AUTH_ENV = "RAY_AUTH_MODE"
 AUTH_MODES = ("disabled", "token")
+LOOPBACK = "127.0.0.1"
+SINGLE_MACHINE_ENV = "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"  # "0": Ray's single-machine mode
 
 
 def resolve_auth_mode(address: str | None, requested: str | None) -> str | None:
@@ -35,9 +45,30 @@ def auth_token() -> str | None:
     return path.read_text().strip() if path.is_file() else None
 
 
-def connect(address: str | None = None, *, auth_mode: str | None = None, num_cpus: int | None = None) -> dict:
+def is_loopback(address: str) -> bool:
+    import ipaddress
+
+    try:
+        return ipaddress.ip_address(address).is_loopback
+    except ValueError:
+        return address == "localhost"
+
+
+def single_machine_mode() -> str:
+    """Puts Ray in its single-machine mode, in this process and the Ray processes it starts;
+    returns the node IP a new local cluster will then bind to."""
+    import ray
+    import ray._private.ray_constants as ray_constants
+
+    os.environ[SINGLE_MACHINE_ENV] = "0"  # read by every Ray process started from here
+    ray_constants.ENABLE_RAY_CLUSTER = False  # this process read it when it imported Ray
+    return ray.util.get_node_ip_address()
+
+
+def connect(address: str | None = None, *, auth_mode: str | None = None, num_cpus: int | None = None, dashboard: bool = False) -> dict:
     """`ray.init` to `address` ("auto", "host:6379", "ray://host:10001") or, when None, a new
-    local cluster owned by this process. Returns the cluster's resources."""
+    local cluster owned by this process, bound to 127.0.0.1 (with its dashboard there when
+    `dashboard`). Returns the cluster's resources."""
     import ray
 
     mode = resolve_auth_mode(address, auth_mode)
@@ -51,7 +82,20 @@ def connect(address: str | None = None, *, auth_mode: str | None = None, num_cpu
     if ray.is_initialized():
         return ray.cluster_resources()
     if address is None:
-        ray.init(address="local", num_cpus=num_cpus, include_dashboard=False, log_to_driver=True)
+        node_ip = single_machine_mode()
+        if not is_loopback(node_ip) and mode != "token":
+            raise RuntimeError(
+                f"a local Ray cluster would listen on {node_ip}, not on {LOOPBACK} only, and without authentication; "
+                "run with --auth-mode token"
+            )
+        ray.init(
+            address="local",
+            num_cpus=num_cpus,
+            _node_ip_address=LOOPBACK,
+            include_dashboard=dashboard,
+            dashboard_host=LOOPBACK,
+            log_to_driver=True,
+        )
     else:
         ray.init(address=address)
     return ray.cluster_resources()
