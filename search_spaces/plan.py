@@ -18,8 +18,6 @@ DEFAULT_SEEDS = (1, 10, 42)  # the reference code's seeds (method.md)
 TASKS = PAPER_TASKS  # probed by default; any task of ecgmask/tasks.py can be asked for with select(tasks=...)
 TABLE1_FRACTIONS = (1.0, 0.1, 0.01)
 NO_PRETRAINING_MODES = ("scratch", "random")
-# keys of a probe config that are labels, not ProbeConfig fields
-PROBE_LABELS = ("key", "row", "augmentation", "pretrain_key", "checkpoint")
 PRETRAIN_LABELS = ("key", "row")
 
 

@@ -32,7 +32,7 @@ import multiprocessing
 import os
 import shutil
 import tempfile
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -583,11 +583,6 @@ def write_synthetic_tree(
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return out_dir
-
-
-def params_table(seed: int, n_records: int, patient_offset: int = 0) -> list[dict]:
-    """The drawn parameters of a tree's records (cheap: no signals), one dict a record."""
-    return [asdict(sample_params(seed, patient_offset + i + 1)) for i in range(n_records)]
 
 
 # Record numbers of the default study's downstream tree start here, so its patients never
