@@ -289,3 +289,83 @@ def test_failure_while_workers_run_leaves_no_cache(tree, tmp_path, monkeypatch):
     with pytest.raises(OSError, match="disk full"):
         build_cache(WfdbSource([tree]), tmp_path / "c", params, workers=2, progress=False)
     assert list((tmp_path / "c").iterdir()) == []
+
+
+# ------------------------------------------------------------------ caches are checked when opened
+
+
+def damage(path, how):
+    if how == "truncated signals.npy":
+        data = (path / "signals.npy").read_bytes()
+        (path / "signals.npy").write_bytes(data[: len(data) - 100])
+    elif how == "missing records.parquet":
+        (path / "records.parquet").unlink()
+    elif how == "broken meta.json":
+        (path / "meta.json").write_text('{"fs": 250, "len')
+    elif how == "meta.json without n_windows":
+        meta = json.loads((path / "meta.json").read_text())
+        del meta["n_windows"]
+        (path / "meta.json").write_text(json.dumps(meta))
+    elif how == "rows that do not match":
+        records = pd.read_parquet(path / "records.parquet")
+        records.iloc[:-1].to_parquet(path / "records.parquet", index=False)
+
+
+@pytest.mark.parametrize(
+    "how, file, problem",
+    [
+        ("truncated signals.npy", "signals.npy", "bytes, its header needs"),
+        ("missing records.parquet", "records.parquet", "missing"),
+        ("broken meta.json", "meta.json", "unreadable"),
+        ("meta.json without n_windows", "meta.json", "incomplete, no n_windows"),
+        ("rows that do not match", "records.parquet", "9 rows, meta.json says 10 windows"),
+    ],
+)
+def test_open_checks_the_cache(tree, tmp_path, how, file, problem):
+    from ecgmask.data import CacheError
+
+    path = build_cache(WfdbSource([tree]), tmp_path, PreprocessParams(fs=250, length=400, stride=100),
+                       workers=1, progress=False)  # fmt: skip
+    damage(path, how)
+    with pytest.raises(CacheError) as info:
+        EcgCache.open(path)
+    message = str(info.value)
+    assert "\n" not in message and message.startswith(f"{path / file}: ") and problem in message
+    assert isinstance(info.value, ValueError)
+
+
+def test_a_folder_that_is_not_a_cache(tmp_path):
+    from ecgmask.data import CacheError, check_cache
+
+    with pytest.raises(CacheError, match=r"meta.json: missing, so .* is not a complete ECG cache"):
+        EcgCache.open(tmp_path)
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(CacheError, match="not a directory"):
+        check_cache(tmp_path / "file")
+
+
+def test_damaged_cache_is_rebuilt_not_reused(tree, tmp_path, capsys):
+    first = build_cache(WfdbSource([tree]), tmp_path, SMALL, workers=1, progress=False)
+    want = np.array(EcgCache.open(first).signals)
+    damage(first, "truncated signals.npy")
+    again = build_cache(WfdbSource([tree]), tmp_path, SMALL, workers=1, progress=True)
+    assert again == first and "rebuilding a damaged cache" in capsys.readouterr().out
+    np.testing.assert_array_equal(EcgCache.open(again).signals, want)
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name != "tree") == [first.name]  # nothing left aside
+
+
+def test_default_study_rebuilds_a_damaged_cache(tmp_path):
+    from types import SimpleNamespace
+
+    from ecgmask.data import check_cache, default_study
+
+    profile = SimpleNamespace(name="tiny", pretrain_records=3, downstream_records=4, fs=100, length=500, stride=500)
+    paths = default_study(tmp_path, profile, progress=False, workers=1)
+    damage(paths["downstream"], "truncated signals.npy")
+    damage(paths["pretrain"], "broken meta.json")
+    again = default_study(tmp_path, profile, progress=False, workers=1)
+    assert again == paths
+    for path in again.values():
+        check_cache(path)
+    assert EcgCache.open(again["downstream"]).meta["n_records"] == 4
+    assert EcgCache.open(again["pretrain"]).meta["n_records"] == 3

@@ -33,7 +33,7 @@ def run(*args):
 def test_help_explains_sources():
     out = run("--help")
     assert out.returncode == 0
-    for word in ("synthetic", "wfdb", "chapman", "reuses"):
+    for word in ("synthetic", "wfdb", "chapman", "ptbxl", "reuses"):
         assert word in out.stdout
     sub = run("wfdb", "--help")
     for option in ("--root", "--exclude-prefix", "--exclude", "--fs", "--length", "--stride", "--out"):
@@ -89,3 +89,27 @@ def test_chapman_csv_cli(tmp_path, capsys):
     assert load_main()(["chapman", "--root", str(root), "--out", str(tmp_path / "c"), *SMALL]) == 0
     out = capsys.readouterr().out
     assert "downstream cache" in out and "7 kept" in out and "AFIB 2 (28.6%)" in out
+
+
+@pytest.mark.parametrize("where", ["file", "file/sub"])
+def test_out_under_a_regular_file_is_a_one_line_error(tmp_path, where):
+    (tmp_path / "file").write_text("not a folder")
+    write_record(tmp_path / "in", "X1")
+    out = run("wfdb", "--root", tmp_path / "in", "--out", tmp_path / where, *SMALL)
+    assert out.returncode == 2
+    assert out.stderr.strip() == f"prepare.py: error: --out {tmp_path / where}: {tmp_path / 'file'} is a file, not a folder"
+
+
+def test_ptbxl_cli(tmp_path, capsys):
+    from .test_ptbxl import ptbxl_tree
+
+    root = ptbxl_tree(tmp_path / "ptbxl")
+    main = load_main()
+    assert main(["ptbxl", "--root", str(root), "--out", str(tmp_path / "c"), "--fs", "100", "--length", "200",
+                 "--stride", "200", "--workers", "1", "--no-progress"]) == 0  # fmt: skip
+    out = capsys.readouterr().out
+    cache = EcgCache.open(Path(out.strip().splitlines()[-1]))
+    assert cache.meta["sources"][0]["records"] == "records100" and cache.meta["n_records"] == 6
+    assert "8 found, 6 kept" in out and "superclass:" in out
+    assert main(["ptbxl", "--root", str(tmp_path / "nope"), "--out", str(tmp_path / "c")]) == 2
+    assert "not a directory" in capsys.readouterr().err

@@ -78,3 +78,55 @@ def test_tiny_sets_still_have_val_and_test():
     recs = records(5)
     s = split_indices(recs, seed=0)
     assert all(len(patients(recs, s[k])) >= 1 for k in ("train", "val", "test"))
+
+
+# ------------------------------------------------------------------ a dataset's own folds
+
+
+def fold_records(n_patients=100, seed=0):
+    """PTB-XL-like: each patient in one fold, several records (and windows) a patient."""
+    recs = records(n_patients, seed)
+    fold_of = {p: 1 + i % 10 for i, p in enumerate(sorted(recs.patient_id.unique()))}
+    return recs.assign(fold=recs.patient_id.map(fold_of).astype("Int64"))
+
+
+def test_folds_are_used_as_given_whatever_the_seed():
+    recs = fold_records()
+    a, b = split_indices(recs, seed=0), split_indices(recs, seed=5)
+    assert all(np.array_equal(a[k], b[k]) for k in a)
+    assert set(recs.fold.iloc[a["test"]]) == {10} and set(recs.fold.iloc[a["val"]]) == {9}
+    assert set(recs.fold.iloc[a["train"]]) == set(range(1, 9))
+    assert sorted(np.concatenate(list(a.values()))) == list(range(len(recs)))
+
+
+def test_no_or_unknown_folds_split_by_patient_as_before():
+    recs = records()
+    with_nulls = recs.assign(fold=pd.array([None] * len(recs), dtype="Int64"))
+    a, b = split_indices(recs, seed=3), split_indices(with_nulls, seed=3)
+    assert all(np.array_equal(a[k], b[k]) for k in a)
+
+
+def test_bad_folds_are_errors():
+    recs = fold_records()
+    partly = recs.assign(fold=recs.fold.where(recs.index > 3))
+    with pytest.raises(ValueError, match="fold column is known for"):
+        split_indices(partly)
+    with pytest.raises(ValueError, match="folds must be 1-10"):
+        split_indices(recs.assign(fold=recs.fold.replace(3, 11)))
+    spread = recs.copy()
+    several = spread.patient_id.value_counts()
+    rows = spread.index[spread.patient_id == several.index[several > 1][0]]  # a patient with 2+ records
+    spread.loc[rows[0], "fold"] = 10 if spread.loc[rows[0], "fold"] != 10 else 1
+    with pytest.raises(ValueError, match="has records in 2 folds"):
+        split_indices(spread)
+
+
+def test_fractions_of_fold_training_patients_are_nested():
+    recs = fold_records(300)
+    s = split_indices(recs)
+    prev = set()
+    for fraction in (0.05, 0.3, 1.0):
+        p = patients(recs, fraction_indices(recs, s["train"], fraction, seed=1))
+        assert prev <= p <= patients(recs, s["train"])
+        prev = p
+    assert prev == patients(recs, s["train"])
