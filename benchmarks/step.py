@@ -3,8 +3,8 @@ measured side by side in one run, at the paper's input and at the laptop profile
 
     python benchmarks/step.py [--threads 2] [--repeats 2]
 
-Goals (issue 3): an advmask step costs at most 1.6x a SimCLR step; the laptop profile
-pretrains at least 50 samples/s on 2 cores. The steps of the two methods are interleaved
+Goals (issues 3 and 8.2): an advmask step costs at most 1.25x a SimCLR step; the laptop
+profile pretrains at least 50 samples/s on 2 cores. The steps of the two methods are interleaved
 (one of each per repeat) so that load from other processes hits both alike; the reported
 time is the fastest of the repeats (other processes only ever add time), after one warm-up
 step each.
@@ -13,8 +13,9 @@ A step here is one batch of 32 (accumulation 1, shown as "(x1)"); with accumulat
 optimiser step is that many such batches, and the ratio is the same.
 
 Count of work per step (B = batch): SimCLR = encoder forward + backward over 2B; advmask =
-the same, plus one masker forward + backward over B, plus one encoder forward and an
-input-gradient backward over the B masked inputs.
+the same (one backward: the masker's gradient comes back through a gradient reversal on the
+masks, `Pretrainer.backward`), plus one masker forward + backward over B and the input
+gradient of the encoder's first convolution over the B masked inputs.
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ import torch
 
 from ecgmask.pretrain import PretrainConfig, Pretrainer
 from ecgmask.profiles import LAPTOP, PAPER
+
+RATIO_GOAL = 1.25  # advmask step time / SimCLR step time (issue 8.2)
 
 
 class RandomCache:
@@ -96,7 +99,8 @@ def main() -> None:
               f"{r['simclr_samples_per_s']:>10.1f}{r['advmask_samples_per_s']:>8.1f}")
     worst = max(r["ratio"] for r in rows)
     laptop = rows[-1]
-    print(f"goal advmask <= 1.6x SimCLR: worst ratio {worst:.2f} -> {'met' if worst <= 1.6 else 'NOT met'}")
+    print(f"goal advmask <= {RATIO_GOAL}x SimCLR: worst ratio {worst:.2f} -> "
+          f"{'met' if worst <= RATIO_GOAL else 'NOT met'}")
     print(f"goal laptop >= 50 samples/s: SimCLR {laptop['simclr_samples_per_s']:.1f}, "
           f"advmask {laptop['advmask_samples_per_s']:.1f} -> "
           f"{'met' if min(laptop['simclr_samples_per_s'], laptop['advmask_samples_per_s']) >= 50 else 'NOT met'}")

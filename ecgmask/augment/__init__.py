@@ -1,12 +1,13 @@
-"""Augmentations by name: `build(name, fs, **options)`, compositions `"a+b"`, `names()`, `register`.
+"""Augmentations by name: `build(name, fs, options)`, compositions `"a+b"`, `names()`, `register`.
 
 Adding an augmentation is one file in this folder whose class derives from
 `ecgmask.augment.base.Augmentation` and is decorated with `@register("name")`; every module
 here is imported below, so the registry finds it without further edits.
 
-    aug = build("advmask+3kg", fs=500, n_masks=2, max_angle=45)
-    x2 = aug(x, generator)        # x: (B, 12, L); generator on x's device
-    masker = find_advmask(aug)    # the adversarial stage to train, or None
+    aug = build("advmask+3kg", fs=500, options={"advmask": {"n_masks": 2}, "3kg": {"max_angle": 45}})
+    x2 = aug(x, generator)                          # x: (B, 12, L); generator on x's device
+    view, masks = aug.adversarial_view(x, generator)  # for training: masks is None without a masker
+    masker = find_advmask(aug)                      # the adversarial stage to train, or None
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 import importlib
 import inspect
 import pkgutil
+from collections.abc import Mapping
 
 import torch
 from torch import nn
@@ -70,6 +72,20 @@ class Compose(Augmentation):
             x = stage(x, generator)
         return x
 
+    def adversarial_view(self, x: torch.Tensor, generator: torch.Generator):
+        """The stages before the last run without a graph; the last stage (the adversarial
+        one, when there is one: `build` puts it last) gives the view and its masks."""
+        check_batch(x, generator, self.name)
+        *before, last = self.stages
+        early = [s.name for s in before if find_advmask(s) is not None]
+        if early:
+            raise ValueError(f"augmentation {self.name!r}: its adversarial stage {early[0]!r} must be the last "
+                             "stage (build puts it last)")
+        with torch.no_grad():
+            for stage in before:
+                x = stage(x, generator)
+        return last.adversarial_view(x, generator)
+
 
 def _accepted(cls: type[Augmentation]) -> set[str] | None:
     """Keyword options the class's constructor takes besides fs; None when it takes **kwargs."""
@@ -79,14 +95,19 @@ def _accepted(cls: type[Augmentation]) -> set[str] | None:
     return {n for n, p in params.items() if n not in ("self", "fs") and p.kind is not inspect.Parameter.VAR_POSITIONAL}
 
 
-def build(name: str, fs: float, **options) -> Augmentation:
+def build(name: str, fs: float, options: Mapping[str, Mapping] | None = None) -> Augmentation:
     """The augmentation `name` at sampling rate `fs` (Hz).
 
     `name` is one registered name or several joined by '+', applied left to right, except
     that an adversarial stage (advmask) always runs last: its masker learns masks for the
-    view it is handed, so the paper's `advmask+3kg` is 3KG, then the mask. In a
-    composition each option goes to every stage whose constructor takes it; an option that
-    no stage takes is an error (a typo would otherwise pass silently).
+    view it is handed, so the paper's `advmask+3kg` is 3KG, then the mask.
+
+    `options` maps an augmentation name to its constructor's keyword options, e.g.
+    `{"advmask": {"n_masks": 2, "k": 50.0, "width": 8}, "3kg": {"max_angle": 30}}`; each stage
+    gets the entry of its own name. Entries for registered augmentations that are not in
+    `name` are ignored (one mapping serves every augmentation of a sweep); an unregistered
+    name, or a key that the stage does not take, is an error (a typo would otherwise pass
+    silently).
     """
     if not isinstance(name, str) or not name.strip():
         raise ValueError(f"ecgmask.augment.build: augmentation name must be a non-empty string, got {name!r}")
@@ -95,15 +116,34 @@ def build(name: str, fs: float, **options) -> Augmentation:
     if unknown:
         raise ValueError(f"ecgmask.augment.build: unknown augmentation {', '.join(map(repr, unknown))} in {name!r}; "
                          f"known: {', '.join(names())} (compose with '+')")
+    options = _checked_options(options)
     classes = sorted((_REGISTRY[p] for p in parts), key=lambda c: bool(getattr(c, "is_adversarial", False)))
-    accepted = [_accepted(c) for c in classes]
-    unused = sorted(k for k in options if all(a is not None and k not in a for a in accepted))
-    if unused:
-        takes = sorted(set().union(*(a for a in accepted if a is not None)))
-        raise ValueError(f"ecgmask.augment.build: option(s) {unused} are taken by no stage of {name!r}; "
-                         f"its stages take {takes}")
-    stages = [c(fs, **{k: v for k, v in options.items() if a is None or k in a}) for c, a in zip(classes, accepted)]
+    stages = [c(fs, **options.get(c.name, {})) for c in classes]
     return stages[0] if len(stages) == 1 else Compose(fs, stages)
+
+
+def _checked_options(options: Mapping[str, Mapping] | None) -> dict[str, dict]:
+    """`options` as plain dicts, after checking every name and key against the registry."""
+    if options is None:
+        return {}
+    if not isinstance(options, Mapping):
+        raise TypeError(f"ecgmask.augment.build: options must map augmentation names to their options, "
+                        f"e.g. {{'advmask': {{'n_masks': 2}}}}, got {type(options).__name__}")
+    checked = {}
+    for stage, values in options.items():
+        if stage not in _REGISTRY:
+            raise ValueError(f"ecgmask.augment.build: options given for {stage!r}, which is no registered "
+                             f"augmentation; known: {', '.join(names())}")
+        if not isinstance(values, Mapping):
+            raise TypeError(f"ecgmask.augment.build: the options of {stage!r} must be a mapping of keyword "
+                            f"options, got {type(values).__name__}")
+        accepted = _accepted(_REGISTRY[stage])
+        bad = sorted(k for k in values if accepted is not None and k not in accepted)
+        if bad:
+            raise ValueError(f"ecgmask.augment.build: option(s) {bad} are not options of {stage!r}; "
+                             f"{stage!r} takes {sorted(accepted)}")
+        checked[stage] = dict(values)
+    return checked
 
 
 def find_advmask(aug: nn.Module) -> nn.Module | None:

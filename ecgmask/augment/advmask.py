@@ -2,9 +2,12 @@
 x * (1 - soft_binarize(m)).
 
 The masker is trained by the pretraining loop (`ecgmask.pretrain`) to maximise the
-contrastive loss; it finds this stage with `ecgmask.augment.find_advmask` and calls
-`masks` and `apply` itself so that the masks are computed once per batch. Called as a plain
-augmentation, `AdvMask` applies the current masks without building a graph.
+contrastive loss that the encoder minimises. `adversarial_view(x, generator)` gives the
+view and the raw masks in one forward of the masker; the view reaches the masks through a
+gradient reversal, so one backward of `NT-Xent(x, view) + sparsity_penalty(masks)` gives
+the encoder the gradient of NT-Xent with the masks as constants and the masker the gradient
+of -NT-Xent + sparsity penalty (method.md, Objectives), both on the same weights. Called as
+a plain augmentation, `AdvMask` applies the current masks without building a graph.
 """
 
 from __future__ import annotations
@@ -12,9 +15,25 @@ from __future__ import annotations
 import torch
 
 from ecgmask.augment import register
-from ecgmask.augment.base import Augmentation
+from ecgmask.augment.base import Augmentation, check_batch
 from ecgmask.losses import soft_binarize
 from ecgmask.models.unet1d import UNet1d
+
+
+class _GradientReversal(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x: torch.Tensor) -> torch.Tensor:
+        return x.view_as(x)
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor) -> torch.Tensor:
+        return grad.neg()
+
+
+def reverse_gradient(x: torch.Tensor) -> torch.Tensor:
+    """x in the forward pass; the gradient flowing back through it changes sign (Ganin and
+    Lempitsky 2015): whatever a loss of the output descends, the network making `x` ascends."""
+    return _GradientReversal.apply(x)
 
 
 @register("advmask")
@@ -56,6 +75,15 @@ class AdvMask(Augmentation):
             choice = torch.randint(self.n_masks, (b,), generator=generator, device=generator.device).to(x.device)
             keep = (1.0 - soft[torch.arange(b, device=x.device), choice]).unsqueeze(1)  # (B, 1, L)
         return (x.float() * keep).to(x.dtype)
+
+    def adversarial_view(self, x: torch.Tensor, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+        """(view, raw masks (B, N, L)), the view made from the masks through `reverse_gradient`:
+        minimising a loss of the view trains the masker to maximise it, while a loss of the
+        raw masks (the sparsity penalty) is minimised by the masker as written. The same
+        draws and values as `self(x, generator)`."""
+        check_batch(x, generator, self.name)
+        masks = self.masks(x)
+        return self.apply(x, reverse_gradient(masks), generator), masks
 
     def augment(self, x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
         with torch.no_grad():

@@ -22,6 +22,7 @@ class Augmentation(nn.Module):
     """
 
     # pretraining trains the stage whose class sets this (see `ecgmask.augment.find_advmask`)
+    # through `adversarial_view`
     is_adversarial = False
     name = "?"  # set by `ecgmask.augment.register`
 
@@ -40,6 +41,16 @@ class Augmentation(nn.Module):
     def augment(self, x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
         """The augmentation proper, on a float32 (or float64) batch."""
         raise NotImplementedError(f"{type(self).__name__} must implement augment(x, generator)")
+
+    def adversarial_view(self, x: torch.Tensor, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """The view pretraining trains on and the raw masks (B, N, L) that made it.
+
+        Same draws and values as `self(x, generator)`. Here (no adversarial stage) the view
+        is made without a graph and the masks are None; an adversarial augmentation returns
+        a view whose gradient reaches its masker reversed (see `ecgmask.augment.advmask`).
+        """
+        with torch.no_grad():
+            return self(x, generator), None
 
     def extra_repr(self) -> str:
         return f"fs={self.fs:g}"

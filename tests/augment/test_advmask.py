@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from ecgmask.augment import Compose, build, find_advmask, names
-from ecgmask.augment.advmask import AdvMask
+from ecgmask.augment.advmask import AdvMask, reverse_gradient
 from ecgmask.losses import soft_binarize
 
 DEVICES = ["cpu", pytest.param("cuda", marks=pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA"))]
@@ -18,7 +18,7 @@ def batch(b=6, length=120, device="cpu"):
 
 def test_registered_as_advmask_with_its_options():
     assert "advmask" in names()
-    aug = build("advmask", 500, n_masks=3, k=100.0, width=4)
+    aug = build("advmask", 500, {"advmask": {"n_masks": 3, "k": 100.0, "width": 4}})
     assert isinstance(aug, AdvMask) and aug.is_adversarial
     assert aug.n_masks == 3 and aug.k == 100.0 and aug.masker.config["width"] == 4
     assert aug.masker.config["n_masks"] == 3
@@ -26,7 +26,7 @@ def test_registered_as_advmask_with_its_options():
 
 
 def test_advmask_plus_3kg_is_3kg_first_then_the_mask():
-    aug = build("advmask+3kg", 500, width=4)
+    aug = build("advmask+3kg", 500, {"advmask": {"width": 4}})
     # method.md: "advmask + 3kg: 3KG applied, then the adversarial mask"; the masker sees
     # and masks the 3KG view, which is the view the encoder is trained on
     assert isinstance(aug, Compose)
@@ -40,7 +40,7 @@ def test_advmask_plus_3kg_is_3kg_first_then_the_mask():
 @pytest.mark.parametrize("device", DEVICES)
 def test_keeps_shape_dtype_device_and_is_reproducible(device):
     torch.manual_seed(0)
-    aug = build("advmask", 500, width=4).to(device)
+    aug = build("advmask", 500, {"advmask": {"width": 4}}).to(device)
     x = batch(device=device)
     a = aug(x, seeded(1, device))
     b = aug(x, seeded(1, device))
@@ -51,7 +51,7 @@ def test_keeps_shape_dtype_device_and_is_reproducible(device):
 
 def test_float16_batches_come_back_float16():
     torch.manual_seed(0)
-    aug = build("advmask", 500, width=4)
+    aug = build("advmask", 500, {"advmask": {"width": 4}})
     x = batch().half()
     assert aug(x, seeded(1)).dtype == torch.float16
 
@@ -119,3 +119,53 @@ def test_bad_inputs_are_named():
         aug.apply(torch.zeros(2, 12, 100), torch.zeros(2, 3, 100), seeded(0))
     with pytest.raises(ValueError, match="advmask"):
         aug(torch.zeros(2, 12, 100), "not a generator")
+
+
+def test_reverse_gradient_is_the_identity_forward_and_flips_the_gradient():
+    x = torch.randn(3, 4, requires_grad=True)
+    y = reverse_gradient(x)
+    assert torch.equal(y, x)
+    (y * torch.arange(4.0)).sum().backward()
+    assert torch.equal(x.grad, -torch.arange(4.0).expand(3, 4))
+
+
+@pytest.mark.parametrize("name", ["advmask", "advmask+3kg"])
+def test_adversarial_view_is_the_augmented_view_and_its_raw_masks(name):
+    torch.manual_seed(0)
+    aug = build(name, 500, {"advmask": {"width": 4}})
+    adversarial = find_advmask(aug)
+    x = batch()
+    view, masks = aug.adversarial_view(x, seeded(2))
+    torch.testing.assert_close(view, aug(x, seeded(2)), rtol=0, atol=0)  # the same draws
+    assert masks.shape == (6, 2, 120) and masks.requires_grad
+    g = seeded(2)
+    stage_input = aug.stages[0](x, g) if name == "advmask+3kg" else x
+    torch.testing.assert_close(masks, adversarial.masks(stage_input))
+
+
+def test_adversarial_view_sends_the_masker_the_reversed_gradient_of_the_view_and_the_plain_one_of_the_masks():
+    torch.manual_seed(0)
+    aug = AdvMask(500, n_masks=2, width=4)
+    params = list(aug.masker.parameters())
+    x = batch()
+    view, masks = aug.adversarial_view(x, seeded(5))
+    through_view = torch.autograd.grad(view.pow(2).sum(), params, retain_graph=True)
+    through_masks = torch.autograd.grad(masks.sum(), params)
+    plain_masks = aug.masks(x)
+    plain_view = aug.apply(x, plain_masks, seeded(5))
+    expected_view = torch.autograd.grad(plain_view.pow(2).sum(), params, retain_graph=True)
+    expected_masks = torch.autograd.grad(plain_masks.sum(), params)
+    for got, want in zip(through_view, expected_view):
+        torch.testing.assert_close(got, -want)
+    for got, want in zip(through_masks, expected_masks):
+        torch.testing.assert_close(got, want)
+
+
+def test_stages_before_the_mask_build_no_graph():
+    torch.manual_seed(0)
+    aug = build("advmask+3kg", 500, {"advmask": {"width": 4}})
+    x = batch().requires_grad_(True)
+    view, masks = aug.adversarial_view(x, seeded(1))
+    view.sum().backward()
+    assert x.grad is None  # 3KG ran without a graph: only the masker is reached
+    assert all(p.grad is not None for p in find_advmask(aug).masker.parameters())

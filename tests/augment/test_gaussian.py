@@ -15,6 +15,6 @@ def test_adds_independent_noise_of_std_0_05(generator):
 
 def test_shared_across_leads_repeats_one_vector(generator):
     x = torch.zeros(4, 12, 500)
-    noise = build("gaussian", 500, shared_across_leads=True, std=0.1)(x, generator)
+    noise = build("gaussian", 500, {"gaussian": {"shared_across_leads": True, "std": 0.1}})(x, generator)
     assert torch.equal(noise, noise[:, :1].expand_as(noise))
     assert abs(noise.std().item() - 0.1) < 0.01

@@ -14,6 +14,6 @@ def test_zeroes_about_20_percent_of_time_steps_on_all_leads(generator):
 
 def test_per_lead_masks_leads_independently(generator):
     x = torch.randn(4, 12, 500) + 10
-    zero = build("mask", 500, per_lead=True, probability=0.5)(x, generator) == 0
+    zero = build("mask", 500, {"mask": {"per_lead": True, "probability": 0.5}})(x, generator) == 0
     assert not torch.equal(zero, zero[:, :1].expand_as(zero))
     assert 0.45 < zero.float().mean() < 0.55

@@ -20,6 +20,6 @@ def test_zeroes_the_above_mean_steps_or_their_complement():
 
 def test_complement_probability_one_always_keeps_the_peaks(generator):
     x = torch.randn(8, 12, 200) + 10
-    y = build("peakmask", 500, complement_probability=1.0)(x, generator)
+    y = build("peakmask", 500, {"peakmask": {"complement_probability": 1.0}})(x, generator)
     avg = x.mean(1)
     assert torch.equal(y[:, 0] == 0, avg <= avg.mean(-1, keepdim=True))

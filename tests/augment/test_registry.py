@@ -36,19 +36,40 @@ def test_bad_sampling_rate_is_an_error():
 
 
 def test_single_name_builds_the_class_with_its_options():
-    aug = build("gaussian", 100, std=0.2)
+    aug = build("gaussian", 100, {"gaussian": {"std": 0.2}})
     assert type(aug).__name__ == "GaussianNoise" and aug.std == 0.2 and aug.fs == 100
-    with pytest.raises(ValueError, match=r"\['max_angle'\]"):
-        build("gaussian", 100, max_angle=10)
+    assert build("gaussian", 100).std == 0.05 and build("gaussian", 100, {}).std == 0.05
 
 
-def test_composition_routes_options_to_the_stages_that_take_them():
-    aug = build("3kg+mask+gaussian", 500, max_angle=10, probability=0.5)
+def test_composition_gives_each_stage_the_options_under_its_name():
+    aug = build("3kg+mask+gaussian", 500, {"3kg": {"max_angle": 10}, "mask": {"probability": 0.5}})
     assert isinstance(aug, Compose)
     assert [s.name for s in aug.stages] == ["3kg", "mask", "gaussian"]
-    assert aug.stages[0].max_angle == 10 and aug.stages[1].probability == 0.5
-    with pytest.raises(ValueError, match="taken by no stage"):
-        build("3kg+mask", 500, std=0.1)
+    assert aug.stages[0].max_angle == 10 and aug.stages[1].probability == 0.5 and aug.stages[2].std == 0.05
+
+
+def test_options_of_registered_augmentations_outside_the_name_are_ignored():
+    # one mapping (e.g. PretrainConfig.augmentation_options()) serves every augmentation
+    aug = build("gaussian", 500, {"advmask": {"n_masks": 3}, "gaussian": {"std": 0.2}})
+    assert aug.std == 0.2
+
+
+def test_an_option_the_stage_does_not_take_names_the_stage_and_its_options():
+    with pytest.raises(ValueError, match=r"\['max_angle'\] are not options of 'gaussian'") as err:
+        build("gaussian", 100, {"gaussian": {"max_angle": 10}})
+    assert "['shared_across_leads', 'std']" in str(err.value)
+    # checked even when the stage is not in the name: a typo never passes silently
+    with pytest.raises(ValueError, match="'advmask'.*takes .*'n_masks'"):
+        build("gaussian", 100, {"advmask": {"n_mask": 3}})
+
+
+def test_options_for_an_unknown_augmentation_or_of_the_wrong_shape_are_errors():
+    with pytest.raises(ValueError, match="'gausian', which is no registered augmentation"):
+        build("gaussian", 100, {"gausian": {"std": 0.1}})
+    with pytest.raises(TypeError, match="options must map augmentation names"):
+        build("gaussian", 100, [("gaussian", {"std": 0.1})])
+    with pytest.raises(TypeError, match="the options of 'gaussian' must be a mapping"):
+        build("gaussian", 100, {"gaussian": 0.1})
 
 
 def test_composition_applies_left_to_right_on_one_generator():
@@ -87,12 +108,28 @@ def fake_registry(monkeypatch):
 def test_find_advmask_finds_the_adversarial_stage(fake_registry):
     assert find_advmask(build("gaussian", 500)) is None
     assert find_advmask(build("gaussian+3kg", 500)) is None
-    single = build("fakeadv", 500, n_masks=3)
+    single = build("fakeadv", 500, {"fakeadv": {"n_masks": 3}})
     assert find_advmask(single) is single and single.n_masks == 3
-    composed = build("3kg+fakeadv", 500, n_masks=4, max_angle=5)
+    composed = build("fakeadv+3kg", 500, {"fakeadv": {"n_masks": 4}, "3kg": {"max_angle": 5}})
+    assert [s.name for s in composed.stages] == ["3kg", "fakeadv"]  # the adversarial stage runs last
     assert find_advmask(composed) is composed.stages[1] and composed.stages[1].n_masks == 4
     x = batch()
-    torch.testing.assert_close(composed(x, seeded(1)), -build("3kg", 500, max_angle=5)(x, seeded(1)))
+    torch.testing.assert_close(composed(x, seeded(1)), -build("3kg", 500, {"3kg": {"max_angle": 5}})(x, seeded(1)))
+
+
+@pytest.mark.parametrize("name", ["gaussian", "3kg+blockmask"])
+def test_adversarial_view_without_a_masker_is_the_view_without_a_graph(name):
+    aug = build(name, 500)
+    x = batch().requires_grad_(True)
+    view, masks = aug.adversarial_view(x, seeded(4))
+    assert masks is None and not view.requires_grad
+    torch.testing.assert_close(view, aug(x, seeded(4)), rtol=0, atol=0)
+
+
+def test_a_composition_with_its_adversarial_stage_before_the_last_is_refused(fake_registry):
+    composed = Compose(500, [build("fakeadv", 500), build("gaussian", 500)])
+    with pytest.raises(ValueError, match="'fakeadv' must be the last stage"):
+        composed.adversarial_view(batch(), seeded(0))
 
 
 def test_register_rejects_bad_names_and_classes(fake_registry):

@@ -39,4 +39,4 @@ def test_output_keeps_length_and_correlates_with_input(generator, fs):
 
 def test_rejects_non_integer_beta_parameters():
     with pytest.raises(ValueError, match="integers"):
-        build("stft", 500, alpha=2.5)
+        build("stft", 500, {"stft": {"alpha": 2.5}})

@@ -15,7 +15,7 @@ def check_limb_leads(y, atol=1e-5):
 
 def test_identity_transform_is_the_dipole_projection(generator):
     x = torch.randn(4, 12, 500)
-    y = build("3kg", 500, max_angle=0, scale=(1, 1))(x, generator)
+    y = build("3kg", 500, {"3kg": {"max_angle": 0, "scale": (1, 1)}})(x, generator)
     projection = (BACK_PROJECTION @ INVERSE_DOWER).float()
     y8 = projection @ x[:, INDEPENDENT_LEADS]
     torch.testing.assert_close(y[:, INDEPENDENT_LEADS], y8, atol=1e-5, rtol=1e-5)
@@ -28,7 +28,7 @@ def test_random_rotations_keep_limb_identities_and_rank_three(generator):
     check_limb_leads(y)
     s = torch.linalg.svdvals(y[:, INDEPENDENT_LEADS].double())
     assert (s[:, 3] < 1e-5 * s[:, 0]).all()  # the 8 leads come from a 3-D dipole
-    identity = build("3kg", 500, max_angle=0, scale=(1, 1))(x, generator)
+    identity = build("3kg", 500, {"3kg": {"max_angle": 0, "scale": (1, 1)}})(x, generator)
     assert (y - identity).abs().amax(dim=(1, 2)).min() > 0.1  # every sample transformed
 
 

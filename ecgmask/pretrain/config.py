@@ -1,0 +1,77 @@
+"""What one pretraining run is: `PretrainConfig` (method.md's constants as defaults)."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+from ecgmask.profiles import Profile, get_profile
+
+
+@dataclass
+class PretrainConfig:
+    augmentation: str
+    seed: int = 0
+    epochs: int = 100
+    batch_size: int = 32
+    accumulation: int = 4
+    lr: float = 1e-4
+    masker_lr: float = 1e-4
+    temperature: float = 0.1
+    n_masks: int = 2
+    alpha: float = 1.0
+    ratio: float = 1.0
+    k: float = 50.0
+    width: int = 64
+    masker_width: int = 16
+    patience: int = 5
+    max_steps_per_epoch: int | None = None
+    device: str = "auto"
+    amp: bool = True
+
+    def __post_init__(self):
+        problems = []
+        if not isinstance(self.augmentation, str) or not self.augmentation.strip():
+            problems.append(f"augmentation must be a name such as 'advmask+3kg', got {self.augmentation!r}")
+        for name in ("epochs", "batch_size", "accumulation", "width", "masker_width", "n_masks"):
+            if int(getattr(self, name)) < 1:
+                problems.append(f"{name} must be at least 1, got {getattr(self, name)}")
+        if self.batch_size < 2:
+            problems.append(f"batch_size must be at least 2 (NT-Xent needs negatives), got {self.batch_size}")
+        if self.patience < 1:
+            problems.append(f"patience must be at least 1, got {self.patience}")
+        for name in ("lr", "masker_lr", "temperature", "k", "ratio"):
+            if not float(getattr(self, name)) > 0:
+                problems.append(f"{name} must be positive, got {getattr(self, name)}")
+        if self.alpha < 0:
+            problems.append(f"alpha must be non-negative, got {self.alpha}")
+        if self.max_steps_per_epoch is not None and self.max_steps_per_epoch < 1:
+            problems.append(f"max_steps_per_epoch must be None or at least 1, got {self.max_steps_per_epoch}")
+        if problems:
+            raise ValueError("PretrainConfig: " + "; ".join(problems))
+
+    @classmethod
+    def from_profile(cls, profile: str | Profile, **overrides) -> "PretrainConfig":
+        """The profile's sizes (width, masker width, batch, accumulation, epochs, patience,
+        step cap) with `overrides` on top; `augmentation` must be among the overrides."""
+        p = get_profile(profile) if isinstance(profile, str) else profile
+        values = {
+            "width": p.width,
+            "masker_width": p.masker_width,
+            "batch_size": p.batch_size,
+            "accumulation": p.accumulation,
+            "epochs": p.epochs,
+            "patience": p.patience,
+            "max_steps_per_epoch": p.max_steps_per_epoch,
+        }
+        values.update(overrides)
+        return cls(**values)
+
+    def augmentation_options(self) -> dict[str, dict]:
+        """The options `ecgmask.augment.build(self.augmentation, fs, options)` takes from this
+        config, keyed by augmentation name (entries for stages the augmentation lacks are
+        ignored by `build`)."""
+        return {"advmask": {"n_masks": self.n_masks, "k": self.k, "width": self.masker_width}}
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
