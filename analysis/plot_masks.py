@@ -126,7 +126,7 @@ def format_statistics(stats: pd.DataFrame, n_ecgs: int) -> str:
 def load_advmask(checkpoint: str | os.PathLike, fs: float):
     """The AdvMask stage of a pretraining checkpoint (state.pt from Pretrainer.save_checkpoint), in eval mode.
 
-    Rebuilt the way `ecgmask.pretrain.Pretrainer` builds it (same config, same options)
+    Rebuilt the way `ecgmask.pretrain.Pretrainer` builds it (`config.augmentation_options()`)
     without the encoder, optimisers or the pretraining cache that `from_checkpoint` needs.
     """
     import torch
@@ -141,7 +141,7 @@ def load_advmask(checkpoint: str | os.PathLike, fs: float):
     config = PretrainConfig(**state["config"])
     if "masker" not in state:
         raise ValueError(f"{path}: pretrained with {config.augmentation!r}, which has no adversarial masker")
-    aug = build(config.augmentation, fs, n_masks=config.n_masks, k=config.k, width=config.masker_width)
+    aug = build(config.augmentation, fs, config.augmentation_options())
     advmask = find_advmask(aug)
     if advmask is None:
         raise ValueError(f"{path}: {config.augmentation!r} builds no advmask stage")
