@@ -13,7 +13,9 @@ NFS mount or an `s3://`/`gs://` URI. Inside it:
 - `starts/<stage>/<key>/`     one small file every time a trial starts real work (an audit trail);
 - `figures/`                  the curves and the mask figure the sweep ends with;
 - `sweep.log`                 everything the driver printed (Tune's table, Ray's logs, trials' output);
-- `mlruns/`, `wandb/`         the MLflow file store and the offline W&B runs of `--tracker`.
+- `mlruns/`, `wandb/`         the MLflow file store and the offline W&B runs of `--tracker`;
+- `staging/`                  checkpoints being written by trials (sweep.staging; local sweeps);
+- `driver.lock`               held by the one driver of the sweep (sweep.lock; local sweeps).
 
 Trainables, the sweep driver and the analysis all ask this module; none of them spells a
 folder name. It imports neither Ray nor torch.
@@ -40,6 +42,8 @@ FIGURES = "figures"
 LOG_FILE = "sweep.log"
 MLRUNS = "mlruns"
 WANDB = "wandb"
+STAGING = "staging"
+LOCK_FILE = "driver.lock"
 
 
 def is_uri(path: str | os.PathLike) -> bool:
