@@ -31,7 +31,7 @@ def pretrain_history(sweep: str | Path) -> pd.DataFrame:
     analysis = ExperimentAnalysis(str(path))
     frames = []
     for trial in analysis.trials:
-        history = analysis.trial_dataframes.get(trial.path)
+        history = analysis.trial_dataframes.get(trial.trial_id)
         if history is None or history.empty or "nt_xent" not in history or "epoch" not in history:
             continue
         keep = [c for c in ("epoch", "nt_xent", "masker_loss") if c in history]
