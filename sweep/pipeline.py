@@ -21,6 +21,7 @@ from ray.tune.search.basic_variant import BasicVariantGenerator
 from search_spaces.plan import SweepPlan
 from sweep import layout
 from sweep.layout import SweepLayout
+from sweep.observe import Observers
 from trainables import store
 from trainables.context import TrialContext
 from trainables.pretrain import pretrain_trainable
@@ -32,11 +33,11 @@ from trainables.search import search_trainable
 # sees the newest checkpoints), not a problem to warn about
 os.environ.setdefault("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", "0")
 
-# per-trial JSON and CSV results are what analysis reads; TensorBoard event files would only
-# add work to every one of hundreds of short trials
+# the logger callbacks are given explicitly (sweep.tracking: JSON, CSV, TensorBoard, a tracker)
 os.environ.setdefault("TUNE_DISABLE_AUTO_CALLBACK_LOGGERS", "1")
 
 MAX_FAILURES = 2  # a trial whose worker dies is restarted (from its checkpoint) twice
+SEARCH_CHECKPOINTS_TO_KEEP = 2  # a searched trial keeps its best checkpoint (by the metric) and its latest
 
 
 class SweepError(RuntimeError):
@@ -80,19 +81,11 @@ def write_plan(plan: SweepPlan, sweep: SweepLayout, info: dict, *, resume: bool)
     store.write_json(path, body)
 
 
-def _run_config(stage: str, sweep: SweepLayout, *, checkpoints: bool, verbose: int) -> tune.RunConfig:
-    checkpoint_config = (
-        # keeps the best checkpoint by training NT-Xent; Tune always keeps the latest too
-        tune.CheckpointConfig(num_to_keep=1, checkpoint_score_attribute="nt_xent", checkpoint_score_order="min")
-        if checkpoints
-        else None
-    )
-    from ray.tune.logger import CSVLoggerCallback, JsonLoggerCallback
-
+def _run_config(stage: str, sweep: SweepLayout, *, checkpoint_config: tune.CheckpointConfig | None, verbose: int, observers: Observers, total: int) -> tune.RunConfig:
     # Tune writes the experiment to <storage_path>/<name>, which is sweep.experiment(stage)
     return tune.RunConfig(
         name=stage,
-        callbacks=[JsonLoggerCallback(), CSVLoggerCallback()],
+        **observers.run_config(stage, sweep.root, total),
         storage_path=sweep.root,
         failure_config=tune.FailureConfig(max_failures=MAX_FAILURES),
         checkpoint_config=checkpoint_config,
@@ -115,7 +108,7 @@ def _points(configs: list[dict]) -> tuple[dict, list[dict]]:
     return space, points
 
 
-def _tuner(trainable, configs: list[dict], *, stage: str, sweep: SweepLayout, max_concurrent: int, resume: bool, checkpoints: bool, verbose: int):
+def _tuner(trainable, configs: list[dict], *, stage: str, sweep: SweepLayout, max_concurrent: int, resume: bool, checkpoints: bool, verbose: int, observers: Observers):
     path = sweep.experiment(stage)
     if resume and tune.Tuner.can_restore(path):
         return tune.Tuner.restore(path, trainable=trainable, resume_errored=True)
@@ -129,8 +122,17 @@ def _tuner(trainable, configs: list[dict], *, stage: str, sweep: SweepLayout, ma
             search_alg=BasicVariantGenerator(points_to_evaluate=points, max_concurrent=max_concurrent),
             num_samples=len(points),
             reuse_actors=True,
+            **observers.tune_config(stage),
         ),
-        run_config=_run_config(stage, sweep, checkpoints=checkpoints, verbose=verbose),
+        run_config=_run_config(
+            stage,
+            sweep,
+            # keeps the best checkpoint by training NT-Xent; Tune always keeps the latest too
+            checkpoint_config=tune.CheckpointConfig(num_to_keep=1, checkpoint_score_attribute="nt_xent", checkpoint_score_order="min") if checkpoints else None,
+            verbose=verbose,
+            observers=observers,
+            total=len(points),
+        ),
     )
 
 
@@ -160,7 +162,7 @@ def _outcome(stage: str, path: str, results, expected: list[str] | None) -> Stag
     return out
 
 
-def run_stage(stage: str, fn, configs: list[dict], *, context: TrialContext, resources: TrialResources, max_concurrent: int, resume: bool, verbose: int = 1) -> StageOutcome:
+def run_stage(stage: str, fn, configs: list[dict], *, context: TrialContext, resources: TrialResources, max_concurrent: int, resume: bool, verbose: int = 1, observers: Observers | None = None) -> StageOutcome:
     trainable = tune.with_resources(tune.with_parameters(fn, context=context), resources.as_tune())
     tuner = _tuner(
         trainable,
@@ -171,6 +173,7 @@ def run_stage(stage: str, fn, configs: list[dict], *, context: TrialContext, res
         resume=resume,
         checkpoints=stage == layout.PRETRAIN,
         verbose=verbose,
+        observers=observers or Observers(),
     )
     results = tuner.fit()
     return _outcome(stage, context.layout.experiment(stage), results, [c["key"] for c in configs])
@@ -187,7 +190,7 @@ def probe_configs(plan: SweepPlan, sweep: SweepLayout) -> list[dict]:
     return out
 
 
-def run_search(plan: SweepPlan, *, context: TrialContext, resources: TrialResources, max_concurrent: int, resume: bool, verbose: int = 1) -> StageOutcome:
+def run_search(plan: SweepPlan, *, context: TrialContext, resources: TrialResources, max_concurrent: int, resume: bool, verbose: int = 1, observers: Observers | None = None) -> StageOutcome:
     from ray.tune.schedulers import ASHAScheduler
     from ray.tune.search import ConcurrencyLimiter
     from ray.tune.search.optuna import OptunaSearch
@@ -213,8 +216,19 @@ def run_search(plan: SweepPlan, *, context: TrialContext, resources: TrialResour
                 ),
                 num_samples=spec.num_samples,
                 reuse_actors=True,
+                **(observers or Observers()).tune_config(layout.SEARCH),
             ),
-            run_config=_run_config(layout.SEARCH, context.layout, checkpoints=False, verbose=verbose),
+            run_config=_run_config(
+                layout.SEARCH,
+                context.layout,
+                # every epoch reports a checkpoint: keep the best by the searched metric and the latest
+                checkpoint_config=tune.CheckpointConfig(
+                    num_to_keep=SEARCH_CHECKPOINTS_TO_KEEP, checkpoint_score_attribute=spec.metric, checkpoint_score_order=spec.mode
+                ),
+                verbose=verbose,
+                observers=observers or Observers(),
+                total=spec.num_samples,
+            ),
         )
     results = tuner.fit()
     out = _outcome(layout.SEARCH, path, results, None)
@@ -226,14 +240,14 @@ def run_search(plan: SweepPlan, *, context: TrialContext, resources: TrialResour
     return out
 
 
-def run_sweep(plan: SweepPlan, *, context: TrialContext, resources: TrialResources, max_concurrent: int, resume: bool = False, info: dict | None = None, verbose: int = 1) -> SweepOutcome:
+def run_sweep(plan: SweepPlan, *, context: TrialContext, resources: TrialResources, max_concurrent: int, resume: bool = False, info: dict | None = None, verbose: int = 1, observers: Observers | None = None) -> SweepOutcome:
     """Runs every stage of the plan; returns what finished and what failed (never raises for a
     failed trial). `info` adds entries to the plan file (the CLI's name, overrides, seeds...)."""
     write_plan(plan, context.layout, {"data": context.data, **(info or {})}, resume=resume)
     if resume:
         store.clear_failures(context.layout)
     outcome = SweepOutcome(context.sweep_dir)
-    common = dict(context=context, resources=resources, max_concurrent=max_concurrent, resume=resume, verbose=verbose)
+    common = dict(context=context, resources=resources, max_concurrent=max_concurrent, resume=resume, verbose=verbose, observers=observers)
     if plan.search is not None:
         outcome.stages.append(run_search(plan, **common))
         return outcome
