@@ -9,7 +9,7 @@ from paths every node can see.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 
@@ -25,6 +25,7 @@ class TrialContext:
     data: dict  # {"pretrain": cache dir, "downstream": cache dir}
     cpus: float = 1.0  # CPUs of one trial: torch uses as many threads
     checkpoint_every: int = 1  # pretraining reports a checkpoint every k epochs (and the last)
+    provenance: dict = field(default_factory=dict)  # the driver's record (sweep.provenance); each trial adds its machine
 
     def __post_init__(self):
         if not isinstance(self.profile, Profile):

@@ -18,7 +18,7 @@ from ray import tune
 
 from ecgmask.pretrain import PretrainConfig, Pretrainer
 from search_spaces.plan import PRETRAIN_LABELS
-from sweep import layout
+from sweep import layout, provenance
 from sweep.staging import new_staging_dir
 from trainables import store
 from trainables.context import TrialContext, open_cache
@@ -98,6 +98,7 @@ def _pretrain(config: dict, context: TrialContext) -> None:
         try:
             trainer.save_checkpoint(staging)
             if last:
+                result[provenance.KEY] = provenance.trial_provenance(context.provenance)
                 encoder = context.layout.encoder(key)
                 store.publish_dir(staging, encoder)
                 store.write_json(context.layout.done(STAGE, key), {"result": result, "encoder": encoder})

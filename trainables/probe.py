@@ -15,7 +15,7 @@ from ray import tune
 
 from ecgmask.transfer import ProbeConfig, run_probe
 from search_spaces.plan import NO_PRETRAINING_MODES
-from sweep import layout
+from sweep import layout, provenance
 from trainables import store
 from trainables.context import TrialContext, open_cache
 from trainables.pretrain import planned
@@ -73,5 +73,6 @@ def _probe(config: dict, context: TrialContext) -> None:
         if name in metrics and not math.isfinite(float(metrics[name])):
             raise FloatingPointError(f"probe trial {key}: {name} is {metrics[name]}")
     result = {**metrics, **{k: config[k] for k in LABELS if k in config}}
+    result[provenance.KEY] = provenance.trial_provenance(context.provenance)
     store.write_json(context.layout.done(STAGE, key), {"result": result})
     tune.report(result)

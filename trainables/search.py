@@ -14,6 +14,7 @@ from ray import tune
 
 from ecgmask.pretrain import PretrainConfig, Pretrainer
 from ecgmask.transfer import ProbeConfig, run_probe
+from sweep import provenance
 from sweep.staging import new_staging_dir
 from trainables.context import TrialContext, open_cache
 from trainables.pretrain import check_finite, clean_metrics
@@ -41,6 +42,8 @@ def search_trainable(config: dict, *, context: TrialContext) -> None:
         context.profile, **probe_fields({"mode": "linear", "key": config.get("key"), **config})
     )
     every = max(1, int(context.checkpoint_every))
+    # ASHA may stop a sample after any epoch: every result carries the record
+    record = {provenance.KEY: provenance.trial_provenance(context.provenance)}
     while True:
         metrics = clean_metrics(trainer.run_epoch())
         check_finite("search", metrics)
@@ -48,7 +51,7 @@ def search_trainable(config: dict, *, context: TrialContext) -> None:
         try:
             trainer.save_checkpoint(staging)  # the probe reads encoder.pt from here
             probe = run_probe(probe_config, downstream, staging)
-            result = {**metrics, **{k: (v.item() if hasattr(v, "item") else v) for k, v in probe.items()}}
+            result = {**metrics, **{k: (v.item() if hasattr(v, "item") else v) for k, v in probe.items()}, **record}
             last = bool(metrics.get("stop"))
             if last or int(metrics["epoch"]) % every == 0:
                 tune.report(result, checkpoint=tune.Checkpoint.from_directory(staging))

@@ -1,6 +1,7 @@
 """A tiny sweep on the stand-in core with `--tracker mlflow`: MLflow's own client reads back one
 run per trial, named as the plan names it, with its config as params and its final metrics;
-Tune's JSON, CSV and TensorBoard files sit in trial folders named by the plan's keys."""
+Tune's JSON, CSV and TensorBoard files sit in trial folders named by the plan's keys; each
+trial's result carries the provenance record."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import pytest
 
 from ecgmask.profiles import LAPTOP
 from search_spaces.plan import Row, grid_plan
+from sweep import provenance
 from sweep.layout import PRETRAIN, PROBE, SweepLayout
 from sweep.observe import Observers
 from sweep.pipeline import run_sweep
@@ -46,7 +48,8 @@ def test_mlflow_reads_back_one_run_per_trial_with_params_and_final_metrics(tmp_p
     plan = grid_plan(space="t", profile="laptop", rows=rows, seeds=(1,), tasks=("sex",), fractions=(1.0, 0.1))
     data = {"pretrain": standin.make_cache(tmp_path / "pre"), "downstream": standin.make_cache(tmp_path / "down")}
     sweep = tmp_path / "tracked"
-    context = TrialContext(sweep_dir=str(sweep), profile=LAPTOP.with_overrides(epochs=2), data=data, cpus=1)
+    driver = provenance.sweep_provenance(["sweep/run.py", "--tracker", "mlflow"])
+    context = TrialContext(sweep_dir=str(sweep), profile=LAPTOP.with_overrides(epochs=2), data=data, cpus=1, provenance=driver)
     tracking = Tracking("mlflow")
     out = run_sweep(plan, context=context, resources=TrialResources(1, 0), max_concurrent=2, verbose=0, observers=Observers(tracking=tracking))
     assert out.failed == {}
@@ -75,6 +78,9 @@ def test_mlflow_reads_back_one_run_per_trial_with_params_and_final_metrics(tmp_p
         assert run.data.tags["stage"] == PROBE
         assert run.data.params["task"] == "sex" and float(run.data.params["fraction"]) == row["config/fraction"]
         assert run.data.metrics["test_accuracy"] == pytest.approx(row["test_accuracy"])
+        # each trial's result records the code, the command and its own machine
+        assert row["provenance/git_commit"] == driver["git_commit"] and row["provenance/command"] == driver["command"]
+        assert row["provenance/torch"] and row["provenance/ray"] and row["provenance/host"] and row["provenance/device"] == "cpu"
 
     # Tune's own files, per trial, in folders named by the plan's keys
     for stage, trials in ((PRETRAIN, plan.pretrain), (PROBE, plan.probe)):

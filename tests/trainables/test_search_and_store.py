@@ -65,3 +65,11 @@ def test_tune_space_runs_optuna_with_asha(tmp_path, standin):
     frame = ExperimentAnalysis(context.layout.experiment(SEARCH)).dataframe()
     assert "val_accuracy" in frame.columns and len(frame) == 4
     assert (frame["config/fraction"] == 0.01).all()
+    # every epoch reports a checkpoint; a trial keeps at most SEARCH_CHECKPOINTS_TO_KEEP of them
+    from pathlib import Path
+
+    from sweep.pipeline import SEARCH_CHECKPOINTS_TO_KEEP
+
+    assert frame["training_iteration"].max() > SEARCH_CHECKPOINTS_TO_KEEP
+    kept = [len(list(Path(p).glob("checkpoint_*"))) for p in frame["logdir"].map(lambda d: Path(context.layout.experiment(SEARCH)) / d)]
+    assert 1 <= max(kept) <= SEARCH_CHECKPOINTS_TO_KEEP, kept
