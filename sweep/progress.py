@@ -133,7 +133,8 @@ class Console:
         handlers = []
         for logger in [logging.getLogger(), *(v for v in logging.Logger.manager.loggerDict.values() if isinstance(v, logging.Logger))]:
             for handler in logger.handlers:
-                if type(handler) is logging.StreamHandler and handler.stream in (out, err, sys.__stdout__, sys.__stderr__):
+                # Ray's own handler (a StreamHandler) keeps the stderr of its creation
+                if isinstance(handler, logging.StreamHandler) and not isinstance(handler, logging.FileHandler) and handler.stream in (out, err, sys.__stdout__, sys.__stderr__):
                     handlers.append((handler, handler.stream))
                     handler.setStream(new_err if handler.stream in (err, sys.__stderr__) else new_out)
         self._saved = (out, err, handlers)
@@ -198,6 +199,7 @@ class StageTable(ProgressReporter):
         order = {"RUNNING": 0, "ERROR": 1, "PAUSED": 2, "PENDING": 3, "TERMINATED": 4}
         finished = [t for t in trials if t.status == "TERMINATED"][-5:]
         shown = [t for t in trials if t.status in ("RUNNING", "ERROR", "PAUSED")] + finished
+        shown += [t for t in trials if t.status == "PENDING"][: max(0, self.max_rows - len(shown))]
         shown = sorted(shown, key=lambda t: order.get(t.status, 5))[: self.max_rows]
         names = [str(t) for t in shown]
         width = max([len("trial"), *map(len, names)])

@@ -99,3 +99,13 @@ def connect(address: str | None = None, *, auth_mode: str | None = None, num_cpu
     else:
         ray.init(address=address)
     return ray.cluster_resources()
+
+
+def dashboard_url() -> str | None:
+    """`http://host:port` of the connected cluster's dashboard, None when it runs without one."""
+    from ray._private.services import get_webui_url_from_internal_kv
+
+    url = get_webui_url_from_internal_kv()
+    if not url:
+        return None
+    return url if "://" in url else f"http://{url}"

@@ -16,6 +16,7 @@ import argparse
 import dataclasses
 import os
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +32,7 @@ from search_spaces import get_space, names  # noqa: E402
 from search_spaces.plan import DEFAULT_SEEDS, SweepPlan  # noqa: E402
 from sweep import checks  # noqa: E402
 from sweep.checks import BadArgument, profile_overrides  # noqa: E402,F401  (profile_overrides: used by benchmarks)
+from sweep.tracking import TRACKERS  # noqa: E402
 
 
 def _space_help() -> str:
@@ -86,10 +88,18 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--tasks", help=f"only these tasks, comma-separated, of ecgmask/tasks.py ({','.join(TASKS)}); "
                         "a task the space does not probe is probed like its first one [the space's]")
     parser.add_argument("--fractions", help="only these label fractions, comma-separated")
-    parser.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE", help="override a profile field, e.g. --set epochs=1 (repeatable)")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="a setting: pretrain.<PretrainConfig field>, probe.<ProbeConfig field> or profile.<Profile field> "
+                        "(an undotted key is a profile field), e.g. --set pretrain.lr=3e-4 --set probe.lr=0.01 --set profile.epochs=10; repeatable")
+    parser.add_argument("--config", metavar="FILE.yaml", help="settings from a YAML file, the same keys as --set (nested `pretrain: {lr: 3.0e-4}` or dotted); --set wins")
+    parser.add_argument("--tracker", choices=TRACKERS, help="also log every trial to MLflow or W&B, offline (pip install -e '.[track]') [TensorBoard, JSON and CSV files only]")
+    parser.add_argument("--tracking-uri", help="MLflow tracking URI [a file store in the sweep: <sweep>/mlruns]")
+    parser.add_argument("--no-dashboard", action="store_true", help="start the local cluster without the Ray dashboard [on, at http://127.0.0.1:8265 or the next free port]")
+    parser.add_argument("-v", "--verbose", action="store_true", help="Tune's full output (progress table, Ray's logs, the trials' output) on the terminal too [only in <sweep>/sweep.log]")
     parser.add_argument("--checkpoint-every", type=int, default=1, help="pretraining checkpoints every k epochs (and the last) [1]")
     parser.add_argument("--resume", action="store_true", help="continue the interrupted sweep of this --storage/--name: finished trials are not run again")
-    parser.add_argument("--dry-run", action="store_true", help="print the plan, the resources per trial and how many trials run at once, then stop")
+    parser.add_argument("--dry-run", action="store_true", help="print the plan (every pretraining trial, probe counts per row, task and fraction), "
+                        "the resources per trial, how many run at once and an estimate of the wall time from steps measured here, then stop")
     parser.add_argument("--quiet", action="store_true", help="no Tune progress table")
     return parser.parse_args(argv)
 
@@ -180,18 +190,33 @@ class Command:
     sweep_dir: str
     data: dict | None  # the caches given by --data (None: the default study)
     stored_plan: dict | None  # the sweep's plan.json (--resume)
+    settings: object = None  # sweep.settings.Settings: every --set / --config in force
+    tracking: object = None  # sweep.tracking.Tracking
+    argv: list | None = None  # the command line, for the provenance record
+
+    def in_force(self, data: dict | None) -> dict:
+        """What the sweep runs under (sweep.resume_guard), with the pretrain.* / probe.* settings."""
+        from sweep.resume_guard import in_force
+
+        return {**in_force(plan=self.plan, profile=self.profile, data=data, seeds=self.seeds), **self.settings.run_settings()}
 
 
 def check_command(args) -> Command:
     """Everything that can be checked before Ray starts; BadArgument names the first problem."""
     from sweep.layout import SweepLayout
     from sweep.layout import sweep_dir as sweep_dir_of
-    from sweep.resume_guard import in_force, resume_differences
+    from sweep.resume_guard import resume_differences
+    from sweep.settings import SettingsError, parse, validate
+    from sweep.tracking import Tracking, TrackingError
     from trainables import store
 
     profile = get_profile(args.profile)
-    overrides = profile_overrides(profile, args.set)
-    profile = profile.with_overrides(**overrides) if overrides else profile
+    try:
+        settings = parse(args.set, args.config)
+    except SettingsError as err:
+        raise BadArgument(str(err)) from None
+    overrides = settings.profile
+    profile = settings.resolve_profile(profile)
     checks.at_least("--max-concurrent", args.max_concurrent, 1)
     checks.at_least("--num-cpus", args.num_cpus, 1)
     checks.at_least("--checkpoint-every", args.checkpoint_every, 1)
@@ -205,9 +230,19 @@ def check_command(args) -> Command:
             plan = plan.select(rows=_csv(args.rows), tasks=_csv(args.tasks), fractions=fractions)
         except ValueError as err:
             raise BadArgument(str(err)) from None
+    try:  # pretrain.* / probe.* into every trial, then every trial's configs and augmentation built once
+        plan = settings.apply(plan)
+        validate(plan, profile)
+    except SettingsError as err:
+        raise BadArgument(str(err)) from None
     checks.storage(args.storage)
     name = args.name or default_name(args.storage, f"{args.space}-{profile.name}", resume=args.resume)
     sweep_dir = sweep_dir_of(args.storage, name)
+    tracking = Tracking(args.tracker, args.tracking_uri)
+    try:
+        tracking.check(sweep_dir)
+    except TrackingError as err:
+        raise BadArgument(str(err)) from None
     try:
         stored = store.read_json(SweepLayout(sweep_dir).plan)
     except (OSError, ValueError) as err:
@@ -220,11 +255,13 @@ def check_command(args) -> Command:
     data = given_data(args)
     if data is not None:
         checks.caches(data)
+    command = Command(profile=profile, overrides=overrides, seeds=seeds, plan=plan, name=name, sweep_dir=sweep_dir, data=data,
+                      stored_plan=stored, settings=settings, tracking=tracking)
     if args.resume:
-        refusal = resume_differences(stored, in_force(plan=plan, profile=profile, data=data, seeds=seeds))
+        refusal = resume_differences(stored, command.in_force(data))
         if refusal:
             raise BadArgument(refusal)
-    return Command(profile=profile, overrides=overrides, seeds=seeds, plan=plan, name=name, sweep_dir=sweep_dir, data=data, stored_plan=stored)
+    return command
 
 
 def main(argv=None) -> int:
@@ -233,6 +270,7 @@ def main(argv=None) -> int:
         command = check_command(args)
     except BadArgument as err:
         refuse(str(err))
+    command.argv = list(sys.argv) if argv is None else ["sweep/run.py", *argv]
     from sweep.lock import SweepBusy, acquire, check_free
 
     try:
@@ -252,9 +290,15 @@ def main(argv=None) -> int:
 
 def run_command(args, command: Command) -> int:
     """The checked command, run by the driver that holds the sweep's lock."""
+    from sweep import dry_run
+    from sweep.layout import SweepLayout, is_uri
+    from sweep.observe import Observers
     from sweep.pipeline import SweepError, run_sweep
-    from sweep.ray_session import connect
-    from sweep.resume_guard import IN_FORCE_KEY, in_force, resume_differences
+    from sweep.progress import Console
+    from sweep.provenance import KEY as PROVENANCE_KEY
+    from sweep.provenance import sweep_provenance
+    from sweep.ray_session import connect, dashboard_url
+    from sweep.resume_guard import IN_FORCE_KEY, resume_differences
     from sweep.staging import clear_staging
     from trainables.context import TrialContext
     from trainables.resources import ResourceError, concurrency, decide
@@ -269,10 +313,14 @@ def run_command(args, command: Command) -> int:
             if refusal:
                 refuse(refusal)
     try:
-        cluster = connect(args.address, auth_mode=args.auth_mode, num_cpus=args.num_cpus)
+        cluster = connect(args.address, auth_mode=args.auth_mode, num_cpus=args.num_cpus, dashboard=not args.no_dashboard)
     except (RuntimeError, ConnectionError, ValueError) as err:
         refuse(f"Ray: {checks.first_line(err)}")
     import ray
+
+    url = dashboard_url()
+    if url:
+        print(f"dashboard: {url}", flush=True)
 
     nodes = ray.nodes()
     try:
@@ -292,6 +340,10 @@ def run_command(args, command: Command) -> int:
     print(f"  cluster: {cluster.get('CPU', 0):g} CPU, {cluster.get('GPU', 0):g} GPU -> {at_once} trials at once (on the nodes up now)")
     print(f"  results: {sweep_dir}")
     if args.dry_run:
+        print()
+        n_pretrain, n_downstream = dry_run.windows(data, profile)
+        print(dry_run.render(plan, profile, resources=resources.describe(), at_once=at_once, threads=max(1, int(resources.cpus)),
+                             n_pretrain=n_pretrain, n_downstream=n_downstream))
         return 0
 
     context = TrialContext(
@@ -300,24 +352,34 @@ def run_command(args, command: Command) -> int:
         data=data,
         cpus=resources.cpus,
         checkpoint_every=args.checkpoint_every,
+        provenance=sweep_provenance(command.argv),
     )
+    # Tune's table, Ray's logs and the trials' output go to the log; the terminal gets a line per stage
+    log = SweepLayout(sweep_dir).log if not is_uri(sweep_dir) else str(Path(tempfile.gettempdir()) / f"ecgmask-{name}.log")
+    print(f"  log:     {log}" + ("" if args.verbose else " (Tune's progress table, Ray's logs, the trials' output; -v shows them here)"))
+    if command.tracking.tracker:
+        print(f"  tracker: {command.tracking.describe(sweep_dir)}")
     try:
-        outcome = run_sweep(
-            plan,
-            context=context,
-            resources=resources,
-            # None: as many as fit, and on an autoscaling cluster pending trials let it grow
-            max_concurrent=args.max_concurrent or 0,
-            resume=args.resume,
-            info={
-                "name": name,
-                "profile_overrides": overrides,
-                "resources": dataclasses.asdict(resources),
-                "seeds": list(seeds),
-                IN_FORCE_KEY: in_force(plan=plan, profile=profile, data=data, seeds=seeds),
-            },
-            verbose=0 if args.quiet else 1,
-        )
+        with Console(log, verbose=args.verbose):
+            outcome = run_sweep(
+                plan,
+                context=context,
+                resources=resources,
+                # None: as many as fit, and on an autoscaling cluster pending trials let it grow
+                max_concurrent=args.max_concurrent or 0,
+                resume=args.resume,
+                info={
+                    "name": name,
+                    "profile_overrides": overrides,
+                    "resources": dataclasses.asdict(resources),
+                    "seeds": list(seeds),
+                    IN_FORCE_KEY: command.in_force(data),
+                    "settings": command.settings.to_json(),
+                    PROVENANCE_KEY: context.provenance,
+                },
+                verbose=0 if args.quiet else 1,
+                observers=Observers(tracking=command.tracking),
+            )
     except SweepError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

@@ -79,7 +79,7 @@ def cast(key: str, value, annotation):
     if value is None or (isinstance(value, str) and value.strip().lower() in ("none", "null")):
         if optional:
             return None
-        raise SettingsError(f"{key}: cannot be none (a {'/'.join(k.__name__ for k in kinds)})")
+        raise SettingsError(f"{key} cannot be none")
     for kind in kinds:
         try:
             if kind is bool:
@@ -112,8 +112,9 @@ def cast(key: str, value, annotation):
                 continue
         except ValueError:
             continue
-    wanted = " or ".join(k.__name__ for k in kinds) + (" or none" if optional else "")
-    raise SettingsError(f"{key}={value!r}: expected {wanted}")
+    names = {int: "an integer", float: "a number", bool: "true or false", str: "text"}
+    wanted = " or ".join(names.get(k, k.__name__) for k in kinds) + (" or none" if optional else "")
+    raise SettingsError(f"{key} is {wanted}, not {value!r}")
 
 
 def check_profile_value(name: str, value) -> None:
@@ -122,9 +123,9 @@ def check_profile_value(name: str, value) -> None:
     if isinstance(value, bool) or value is None or isinstance(value, str):
         return
     if isinstance(value, int) and value < 1:
-        raise SettingsError(f"profile.{name}={value}: must be >= 1")
+        raise SettingsError(f"profile.{name} must be >= 1, got {value}")
     if isinstance(value, float) and not (math.isfinite(value) and value > 0):
-        raise SettingsError(f"profile.{name}={value}: must be a finite number > 0")
+        raise SettingsError(f"profile.{name} must be a finite number > 0, got {value}")
 
 
 def split_key(key: str) -> tuple[str, str]:
@@ -161,6 +162,10 @@ class Settings:
 
     def to_json(self) -> dict:
         return {s: dict(getattr(self, s)) for s in SECTIONS}
+
+    def run_settings(self) -> dict:
+        """The pretrain.* and probe.* settings (the profile's values are recorded with the profile)."""
+        return {"pretrain": dict(self.pretrain), "probe": dict(self.probe)}
 
     def __bool__(self) -> bool:
         return any(getattr(self, s) for s in SECTIONS)

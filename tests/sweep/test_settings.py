@@ -41,9 +41,11 @@ def test_a_config_file_takes_the_same_keys_and_set_wins(tmp_path):
         ("pretrain.no_such=1", "unknown setting 'pretrain.no_such'"),
         ("bogus=1", "use a dotted key"),
         ("model.lr=1", "section must be one of"),
-        ("pretrain.lr=fast", "expected float"),
-        ("profile.epochs=2.5", "expected int"),
-        ("profile.epochs=0", "must be >= 1"),
+        ("pretrain.lr=fast", "pretrain.lr is a number, not 'fast'"),
+        ("profile.epochs=2.5", "profile.epochs is an integer"),
+        ("profile.epochs=0", "profile.epochs must be >= 1"),
+        ("profile.scratch_lr=nan", "profile.scratch_lr must be a finite number > 0"),
+        ("profile.epochs=none", "profile.epochs cannot be none"),
         ("pretrain.seed=3", "set by each trial of the plan"),
         ("probe.task=sex", "set by each trial of the plan"),
         ("profile.epochs", "expected KEY=VALUE"),
@@ -100,3 +102,26 @@ def test_a_setting_the_space_varies_or_searches_is_refused():
 @pytest.mark.parametrize("space", ["augmentations", "masks", "sparsity", "fractions", "tune"])
 def test_every_space_names_augmentations_and_parameters_the_core_has(space):
     settings.validate(get_space(space).plan("smoke", (1,)), SMOKE)
+
+
+def test_resume_with_another_run_setting_is_refused_before_ray(tmp_path, capsys, monkeypatch):
+    import json
+
+    import sweep.ray_session
+    from search_spaces.plan import DEFAULT_SEEDS
+    from sweep import run
+    from sweep.resume_guard import IN_FORCE_KEY, in_force
+
+    monkeypatch.setattr(sweep.ray_session, "connect", lambda *a, **k: pytest.fail("Ray was started"))
+    from ecgmask.profiles import LAPTOP
+
+    plan = get_space("augmentations").plan("laptop", DEFAULT_SEEDS)
+    stored = {**plan.to_json(), IN_FORCE_KEY: {**in_force(plan=plan, profile=LAPTOP, data=None, seeds=DEFAULT_SEEDS),
+                                               **settings.parse(["probe.lr=0.05"]).run_settings()}}
+    (tmp_path / "X").mkdir()
+    (tmp_path / "X" / "plan.json").write_text(json.dumps(stored))
+    with pytest.raises(SystemExit):
+        run.main(["--space", "augmentations", "--storage", str(tmp_path), "--name", "X", "--resume", "--dry-run",
+                  "--set", "pretrain.lr=3e-4", "--set", "probe.lr=0.05"])
+    err = capsys.readouterr().err.strip()
+    assert err == "sweep/run.py: error: --resume: differs from plan.json: pretrain.lr none -> 0.0003"
