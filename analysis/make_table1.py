@@ -12,12 +12,15 @@ table1_paired.csv. `sweep/run.py` calls `render_table1(...)` at the end of `make
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 from pathlib import Path
 
 from analysis import table1 as t1
-from analysis.results import DEFAULT_RESULTS_ROOT, METRICS, SweepError, load_sweeps
+from analysis.results import DEFAULT_RESULTS_ROOT, METRICS, SweepError, find_latest_sweep, load_sweeps, probe_dir
+from sweep import provenance
+from sweep.layout import PROBE, SweepLayout
 
 
 def build(sweep_paths=None, *, metric="accuracy", paper=False, fractions=None, baseline="advmask",
@@ -46,9 +49,34 @@ def render_table1(sweep_paths=None, *, metric: str = "accuracy", paper: bool = F
     markdown = t1.format_markdown(table, comparison, baseline=baseline)
     if comparison is None:
         markdown += f"\nNo paired comparison: no `{baseline}` row in the sweep.\n"
+    markdown += "\n" + provenance_footer(sweep_paths or [find_latest_sweep(results_root)])
     if out_dir is not None:
         write_outputs(Path(out_dir), table, comparison, baseline, markdown)
     return markdown
+
+
+def sweep_root(path: str | os.PathLike) -> Path:
+    """The sweep directory of a path given as --sweep (the sweep itself or its probe experiment)."""
+    experiment = probe_dir(path)
+    for candidate in (Path(path).expanduser().resolve(), experiment.parent):
+        if Path(SweepLayout(str(candidate)).experiment(PROBE)) == experiment:
+            return candidate
+    return experiment.parent
+
+
+def provenance_footer(sweep_paths) -> str:
+    """Under the table: each sweep's code commit and library versions, from its plan.json."""
+    if isinstance(sweep_paths, (str, os.PathLike)):
+        sweep_paths = [sweep_paths]
+    lines = ["Provenance (plan.json):"]
+    for path in sweep_paths:
+        root = sweep_root(path)
+        try:
+            record = json.loads(Path(SweepLayout(str(root)).plan).read_text()).get(provenance.KEY)
+        except (OSError, ValueError):
+            record = None
+        lines.append(f"- {root.name}: {provenance.footer(record)}")
+    return "\n".join(lines) + "\n"
 
 
 def write_outputs(out_dir: Path, table, comparison, baseline: str, markdown: str) -> list[Path]:

@@ -217,3 +217,26 @@ def test_first_error_line_of_a_traceback_text():
             "    raise RuntimeError('CUDA out of memory')\nRuntimeError: CUDA out of memory\nsecond line of it\n")
     assert first_error_line(text) == "RuntimeError: CUDA out of memory"
     assert first_error_line(ValueError("bad\nmore")) == "ValueError: bad"
+
+
+@SLOW
+def test_the_table_ends_with_the_commit_and_versions_of_each_sweep(stored_sweep, tmp_path):
+    import json
+    import shutil
+
+    from sweep import provenance
+
+    # the stored sweep ran through run_sweep without the CLI's record: it says so
+    text = make_table1.render_table1([str(stored_sweep.path)])
+    assert text.rstrip().endswith(f"- {stored_sweep.path.name}: provenance: not recorded (a sweep written before provenance was kept)")
+    # a copy whose plan.json has the CLI's record prints it, also when given its probe experiment
+    copy = tmp_path / "recorded"
+    shutil.copytree(stored_sweep.path, copy)
+    plan = json.loads((copy / "plan.json").read_text())
+    record = provenance.sweep_provenance(["sweep/run.py", "--space", "augmentations"])
+    (copy / "plan.json").write_text(json.dumps({**plan, provenance.KEY: record}))
+    for given in (copy, copy / "probe"):
+        footer = make_table1.render_table1([str(given)]).rstrip().splitlines()
+        assert footer[-2] == "Provenance (plan.json):"
+        assert footer[-1] == f"- recorded: {provenance.footer(record)}"
+        assert record["git_commit"][:12] in footer[-1] and f"torch {record['torch']}" in footer[-1] and f"ray {record['ray']}" in footer[-1]
