@@ -12,7 +12,7 @@ import pytest
 
 from ecgmask.profiles import LAPTOP
 from search_spaces.plan import Row, grid_plan
-from sweep import provenance
+from sweep import provenance, settings
 from sweep.layout import PRETRAIN, PROBE, SweepLayout
 from sweep.observe import Observers
 from sweep.pipeline import run_sweep
@@ -46,6 +46,7 @@ def test_mlflow_reads_back_one_run_per_trial_with_params_and_final_metrics(tmp_p
 
     rows = [Row("scratch", mode="scratch"), Row("advmask+3kg", augmentation="advmask+3kg")]
     plan = grid_plan(space="t", profile="laptop", rows=rows, seeds=(1,), tasks=("sex",), fractions=(1.0, 0.1))
+    plan = settings.parse(["pretrain.lr=3e-4", "probe.lr=0.05"]).apply(plan)  # what --set does to the plan
     data = {"pretrain": standin.make_cache(tmp_path / "pre"), "downstream": standin.make_cache(tmp_path / "down")}
     sweep = tmp_path / "tracked"
     driver = provenance.sweep_provenance(["sweep/run.py", "--tracker", "mlflow"])
@@ -70,6 +71,7 @@ def test_mlflow_reads_back_one_run_per_trial_with_params_and_final_metrics(tmp_p
     assert pre.data.tags["stage"] == PRETRAIN
     assert pre.data.params["augmentation"] == "advmask+3kg" and pre.data.params["seed"] == "1"
     assert pre.data.metrics["epoch"] == 2  # the last epoch's numbers are the run's final metrics
+    assert float(pre.data.params["lr"]) == 3e-4 and float(by_name["probe/scratch/sex/1/s1"].data.params["probe_lr"]) == 0.05
 
     probes = ExperimentAnalysis(SweepLayout(str(sweep)).experiment(PROBE)).dataframe()
     for _, row in probes.iterrows():
@@ -78,6 +80,9 @@ def test_mlflow_reads_back_one_run_per_trial_with_params_and_final_metrics(tmp_p
         assert run.data.tags["stage"] == PROBE
         assert run.data.params["task"] == "sex" and float(run.data.params["fraction"]) == row["config/fraction"]
         assert run.data.metrics["test_accuracy"] == pytest.approx(row["test_accuracy"])
+        if row["config/row"] == "advmask+3kg":
+            # the stand-in's accuracy follows the encoder's pretraining lr: 0.5 + 0.01 * (seed + epochs * lr * 1e4) + 0.1 * fraction
+            assert row["test_accuracy"] == pytest.approx(0.5 + 0.01 * (1 + 2 * 3e-4 * 1e4) + 0.1 * row["config/fraction"])
         # each trial's result records the code, the command and its own machine
         assert row["provenance/git_commit"] == driver["git_commit"] and row["provenance/command"] == driver["command"]
         assert row["provenance/torch"] and row["provenance/ray"] and row["provenance/host"] and row["provenance/device"] == "cpu"
