@@ -237,8 +237,8 @@ def error_line(trial) -> str:
 class StageLines(Callback):
     """One line for the stage as trials finish: `pretrain  12/33 done, 2 running, 0 failed |
     3m05s elapsed, ~5m20s left`; at most one every `every_s` seconds, plus one per failure
-    and one at the end. The estimate is the stage's time per finished trial so far times the
-    trials left (it assumes the rest take as long)."""
+    and one at the end. The estimate is the time between trial ends since the first one ended
+    (Tune's start-up left out; concurrency included) times the trials left."""
 
     def __init__(self, stage: str, total: int, *, every_s: float = 10.0):
         self.stage = stage
@@ -252,6 +252,7 @@ class StageLines(Callback):
         self._done: set[str] = set()
         self._failed: set[str] = set()
         self._earlier: set[str] = set()  # finished before this driver started (--resume)
+        self._ends: list[float] = []  # when each trial of this driver ended
         self._seen = False
         self._said = ""
 
@@ -265,11 +266,13 @@ class StageLines(Callback):
             self._done |= self._earlier
 
     def on_trial_complete(self, iteration: int, trials, trial, **info) -> None:
+        self._ends.append(time.monotonic())
         self._failed.discard(trial.trial_id)
         self._done.add(trial.trial_id)
         self._line(trials, force=len(self._done) + len(self._failed) >= self.total)
 
     def on_trial_error(self, iteration: int, trials, trial, **info) -> None:
+        self._ends.append(time.monotonic())
         self._failed.add(trial.trial_id)
         say(f"{self.stage:<8}  FAILED {trial}: {error_line(trial)}")
         self._line(trials, force=True)
@@ -293,10 +296,9 @@ class StageLines(Callback):
         running = sum(1 for t in trials if t.status == "RUNNING" and t.trial_id not in self._done | self._failed)
         elapsed = time.monotonic() - self._start
         line = f"{self.stage:<8}  {done}/{total} done, {running} running, {failed} failed | {duration(elapsed)} elapsed"
-        finished_here = done + failed - len(self._earlier)
         left = total - done - failed
-        if final or left <= 0:
+        if final or left <= 0 or len(self._ends) < 2:
             return line
-        if finished_here > 0:
-            return line + f", ~{duration(elapsed / finished_here * left)} left (estimate)"
-        return line
+        # the pace since the first trial of this driver ended (start-up excluded), kept up for the rest
+        per_trial = (self._ends[-1] - self._ends[0]) / (len(self._ends) - 1)
+        return line + f", ~{duration(per_trial * left)} left (estimate)"

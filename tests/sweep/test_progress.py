@@ -63,22 +63,32 @@ def test_stage_lines_count_done_running_failed_and_estimate_what_is_left(monkeyp
     trials = [trial("probe", str(i), "RUNNING", row="gaussian", task="sex", fraction=1.0, seed=i) for i in range(4)]
     trials[0].status = "TERMINATED"  # finished before a --resume
     lines.on_step_begin(0, trials)
+    trials += [trial("probe", str(i), "PENDING", row="gaussian", task="sex", fraction=0.1, seed=i) for i in range(4, 8)]
+    lines.total = 8
     clock[0] = 160.0
     trials[1].status = "TERMINATED"
-    lines.on_trial_complete(1, trials, trials[1])
+    lines.on_trial_complete(1, trials, trials[1])  # the first end: no pace yet
     clock[0] = 165.0
     trials[2].status = "TERMINATED"
     lines.on_trial_complete(2, trials, trials[2])  # within every_s of the last line: no line
-    clock[0] = 170.0
+    clock[0] = 180.0
+    trials[4].status = "TERMINATED"
+    lines.on_trial_complete(3, trials, trials[4])
+    clock[0] = 185.0
     trials[3].status = "ERROR"
-    lines.on_trial_error(3, trials, trials[3])
+    lines.on_trial_error(4, trials, trials[3])
+    for t in trials[5:]:
+        t.status = "TERMINATED"
+        lines.on_trial_complete(5, trials, t)
     lines.on_experiment_end(trials)
     out = capsys.readouterr().out.splitlines()
     assert out == [
-        # one trial finished in this driver's 60 s, two are left
-        "probe     2/4 done, 2 running, 0 failed | 1m00s elapsed, ~2m00s left (estimate)",
+        "probe     2/8 done, 2 running, 0 failed | 1m00s elapsed",
+        # trials ended at 160, 165 and 180 s: one every 10 s since the first, and 4 are left
+        "probe     4/8 done, 1 running, 0 failed | 1m20s elapsed, ~0m40s left (estimate)",
         "probe     FAILED probe/gaussian/sex/1/s3: FloatingPointError: trial nan-s1: nt_xent is nan at epoch 1",
-        "probe     3/4 done, 0 running, 1 failed | 1m10s elapsed",
+        "probe     4/8 done, 0 running, 1 failed | 1m25s elapsed, ~0m25s left (estimate)",
+        "probe     7/8 done, 0 running, 1 failed | 1m25s elapsed",
     ]
 
 
