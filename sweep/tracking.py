@@ -97,12 +97,14 @@ class Tracking:
 
             directory = layout.SweepLayout(sweep_dir).wandb
             os.makedirs(directory, exist_ok=True)
+            # the callback's setup asks for an API key unless WANDB_MODE is offline in the driver
+            os.environ.setdefault("WANDB_MODE", "offline")
             out.append(
                 WandbLoggerCallback(
                     project=os.environ.get("WANDB_PROJECT", "ecgmask"),
                     group=f"{name}/{stage}",
                     # the logging actor does not inherit WANDB_MODE: wandb.init takes it as an argument
-                    mode=os.environ.get("WANDB_MODE", "offline"),
+                    mode=os.environ["WANDB_MODE"],
                     dir=directory,
                 )
             )

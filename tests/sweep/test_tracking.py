@@ -94,3 +94,21 @@ def test_mlflow_reads_back_one_run_per_trial_with_params_and_final_metrics(tmp_p
             folder = experiment_dir / trial["key"]
             assert (folder / "result.json").is_file() and (folder / "progress.csv").is_file(), folder
             assert list(folder.glob("events.out.tfevents.*")), f"no TensorBoard file in {folder}"
+
+
+@pytest.mark.slow
+def test_wandb_writes_one_offline_run_per_trial_without_an_account(tmp_path, standin, monkeypatch):
+    for name in ("WANDB_MODE", "WANDB_API_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("WANDB_SILENT", "true")
+    plan = grid_plan(space="t", profile="laptop", rows=[Row("scratch", mode="scratch")], seeds=(1, 2), tasks=("sex",), fractions=(1.0,))
+    data = {"pretrain": standin.make_cache(tmp_path / "pre"), "downstream": standin.make_cache(tmp_path / "down")}
+    context = TrialContext(sweep_dir=str(tmp_path / "wb"), profile=LAPTOP, data=data, cpus=1)
+    out = run_sweep(plan, context=context, resources=TrialResources(1, 0), max_concurrent=2, verbose=0, observers=Observers(tracking=Tracking("wandb")))
+    assert out.failed == {}
+    from ray.tune import ExperimentAnalysis
+
+    trial_ids = ExperimentAnalysis(SweepLayout(str(tmp_path / "wb")).experiment(PROBE)).dataframe()["trial_id"]
+    runs = sorted(Path(SweepLayout(str(tmp_path / "wb")).wandb).rglob("offline-run-*"))
+    assert len(runs) == 2 and {r.name.rsplit("-", 1)[1] for r in runs} == set(trial_ids)  # W&B's run id is Tune's trial id
+    assert all(list(r.glob("*.wandb")) for r in runs)
