@@ -6,7 +6,8 @@ line per stage as trials finish, and everything else in the sweep's log file.
   file-name safe (`advmask_plus_3kg-s1`). Both go to `tune.TuneConfig`.
 - `StageTable`: Tune's progress reporter: the trials by name, their status and two or three
   metrics of the stage, every `period_s`. Ray 2.60's default output engine ignores a
-  `progress_reporter`; `legacy_output()` switches to the one that uses it.
+  `progress_reporter` (ray-project/ray#38202, open since 2.6); `legacy_output()` switches to
+  the one that uses it.
 - `StageLines`: a Tune callback that prints one line for the stage each time trials finish
   (at most one every `every_s` seconds, and always for a failure and at the end): done,
   running, failed, elapsed and an estimate of the time left.
