@@ -125,6 +125,21 @@ def paired_interval(differences) -> tuple[float, float, float]:
     return mean, mean - half, mean + half
 
 
+def early_stop_epoch(nt_xent, patience: int) -> int | None:
+    """The epoch at which the pretraining's early stopping (no better training NT-Xent for
+    `patience` epochs, as `Pretrainer.run_epoch` counts) would have ended this run; None if
+    it would not have fired within the epochs run."""
+    best, waited = math.inf, 0
+    for epoch, loss in enumerate(nt_xent, start=1):
+        if loss < best:
+            best, waited = loss, 0
+        else:
+            waited += 1
+            if waited >= patience:
+                return epoch
+    return None
+
+
 def summarize(probes: pd.DataFrame, metric: str = "test_accuracy") -> pd.DataFrame:
     """One row per (encoder, epochs, task, fraction): mean accuracy over seeds and the paired
     difference to the random encoder of the same seed with its 95% interval."""
@@ -314,6 +329,12 @@ def main(argv: list[str] | None = None) -> int:
               f"difference to the random encoder with its 95% interval over seeds. Labelled training windows: "
               + ", ".join(f"{t} {f:g}: {n}" for (t, f), n in probe_n.items())
               + f"; test windows: {int(probes_df.n_test.iloc[0])}. Wall time {time.perf_counter() - started:.0f} s.")
+    stops = {aug: [early_stop_epoch(g.sort_values("epoch").nt_xent.tolist(), profile.patience)
+                   for _, g in losses[losses.augmentation == aug].groupby("seed")] for aug in args.augmentations}
+    footer = (f"The curves run every epoch; the sweep's early stopping (no better training NT-Xent for "
+              f"{profile.patience} epochs, the method's) would have stopped the runs at epoch: "
+              + "; ".join(f"{aug} " + ", ".join("never" if e is None else str(e) for e in v) for aug, v in stops.items()))
+    table += "\n\n" + footer
     (out / "learning.md").write_text(header + "\n\n" + table + "\n")
     plot(summary, losses, args.tasks, args.fractions, out / "learning.png")
     print(header)
