@@ -51,8 +51,9 @@ def refused(capsys, argv) -> str:
 @pytest.mark.parametrize(
     "extra,diff",
     [
-        (["--set", "epochs=1"], "set.epochs 3 -> 1"),
-        (["--set", "epochs=1", "--set", "batch_size=16"], "set.batch_size 32 -> 16; set.epochs 3 -> 1"),
+        (["--set", "epochs=1"], f"set.epochs {LAPTOP.epochs} -> 1"),
+        (["--set", "epochs=1", "--set", "batch_size=16"],
+         f"set.batch_size {LAPTOP.batch_size} -> 16; set.epochs {LAPTOP.epochs} -> 1"),
         (["--seeds", "1,10"], "seeds 1,10,42 -> 1,10"),
         (["--rows", "scratch,gaussian"], "rows "),
         (["--tasks", "sex"], "tasks arrhythmia,sex -> sex"),
