@@ -31,15 +31,13 @@ Ingesting it through `WfdbSource` completes the 4 limb leads by the identities
 from __future__ import annotations
 
 import hashlib
-import json
 import os
-import shutil
-import tempfile
 import warnings
 from pathlib import Path
 
 import numpy as np
 
+from ecgmask.data import tree_writer
 from ecgmask.data.records import INDEPENDENT_LEADS
 
 PACKAGE = "deepfake-ecg"
@@ -48,7 +46,6 @@ SAMPLES = 5000  # 10 s
 OUTPUT_UV = 6000.0  # the generator's tanh output times this is microvolts (deepfakeecg.generate)
 GAIN_ADU_PER_MV = 1000.0  # 1 adu = 1 uV
 MANIFEST = "deepfake.json"
-RECORDS_PER_GROUP = 1000
 WRITER_MIN_RECORDS = 200  # below this, writer processes cost more to start than they save
 FORMAT_VERSION = 1  # bump when what is written for a (seed, number) changes
 INSTALL_HINT = "pip install -c constraints.txt -e '.[deepfake]'"
@@ -189,15 +186,8 @@ def _generate_and_write(net, tmp: Path, seed: int, numbers, groups, batch_size: 
 
 
 def tree_is_complete(out_dir: Path, expected: dict | None = None) -> bool:
-    """True when `out_dir` holds a finished tree (its manifest is written last)."""
-    manifest = Path(out_dir) / MANIFEST
-    if not manifest.is_file():
-        return False
-    try:
-        found = json.loads(manifest.read_text())
-    except (OSError, ValueError):
-        return False
-    return expected is None or found == expected
+    """True when `out_dir` holds a finished DeepFake tree (its manifest is written last)."""
+    return tree_writer.tree_is_complete(out_dir, MANIFEST, expected)
 
 
 def write_deepfake_tree(
@@ -230,28 +220,13 @@ def write_deepfake_tree(
     if tree_is_complete(out_dir, expected):
         return out_dir
     net = load_generator(resolve_device(device))
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
-    try:
-        numbers = [patient_offset + i + 1 for i in range(n_records)]
-        groups = [f"g{i // RECORDS_PER_GROUP + 1}" for i in range(n_records)]
-        for g in sorted(set(groups)):
-            (tmp / g).mkdir()
-            names = [record_name(n) for n, gg in zip(numbers, groups) if gg == g]
-            (tmp / g / "RECORDS").write_text("\n".join(names) + "\n")
-        if workers is None:
-            workers = 1 if n_records < WRITER_MIN_RECORDS else min(len(os.sched_getaffinity(0)), 8)
+    numbers = [patient_offset + i + 1 for i in range(n_records)]
+    groups = tree_writer.record_groups(n_records)
+    if workers is None:
+        workers = 1 if n_records < WRITER_MIN_RECORDS else min(len(os.sched_getaffinity(0)), 8)
+
+    def fill(tmp: Path) -> None:
         _generate_and_write(net, tmp, seed, numbers, groups, batch_size, workers, progress, out_dir.name)
-        (tmp / MANIFEST).write_text(json.dumps(expected, indent=1) + "\n")
-        if tree_is_complete(out_dir, expected):  # another process finished it meanwhile
-            shutil.rmtree(tmp, ignore_errors=True)
-            return out_dir
-        if out_dir.exists():  # stale or different parameters: replace it
-            trash = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.old-", dir=out_dir.parent))
-            os.replace(out_dir, trash / "tree")
-            shutil.rmtree(trash, ignore_errors=True)
-        os.replace(tmp, out_dir)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return out_dir
+
+    return tree_writer.write_tree(out_dir, manifest=MANIFEST, expected=expected,
+                                  names=[record_name(n) for n in numbers], groups=groups, fill=fill)

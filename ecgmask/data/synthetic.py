@@ -27,16 +27,15 @@ Nothing here is tuned toward a downstream result; the numbers are textbook value
 
 from __future__ import annotations
 
-import json
 import multiprocessing
 import os
-import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import scipy.io
+
+from ecgmask.data import tree_writer
 
 # Bump when the generator's output changes, so stale trees are rebuilt rather than reused.
 GENERATOR_VERSION = 1
@@ -44,7 +43,6 @@ GENERATOR_VERSION = 1
 LEADS = ("I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2", "V3", "V4", "V5", "V6")
 GAIN_ADU_PER_MV = 1000.0
 MANIFEST = "synthetic.json"
-RECORDS_PER_GROUP = 1000  # g1/, g2/, ... as in the Challenge 2021 tranches
 
 # Inverse Dower matrix (method.md, 3KG): rows X, Y, Z; columns I, II, V1..V6.
 INVERSE_DOWER = np.array(
@@ -490,27 +488,8 @@ def _manifest(n_records: int, seed: int, patient_offset: int, fs: int, seconds: 
 
 
 def tree_is_complete(out_dir: Path, expected: dict | None = None) -> bool:
-    """True when `out_dir` holds a finished tree (its manifest is written last)."""
-    manifest = Path(out_dir) / MANIFEST
-    if not manifest.is_file():
-        return False
-    try:
-        found = json.loads(manifest.read_text())
-    except (OSError, ValueError):
-        return False
-    return expected is None or found == expected
-
-
-def remove_stale_tmp(out_dir: Path) -> None:
-    """Remove `.NAME.tmp-<pid>-*` / `.NAME.old-<pid>-*` folders beside `out_dir` left by a
-    writer that was killed: only those whose owner process is gone."""
-    from ecgmask.data.cache import pid_alive
-
-    for kind in ("tmp", "old"):
-        for path in out_dir.parent.glob(f".{out_dir.name}.{kind}-*-*"):
-            owner = path.name[len(f".{out_dir.name}.{kind}-") :].split("-", 1)[0]
-            if owner.isdigit() and path.is_dir() and not pid_alive(int(owner)):
-                shutil.rmtree(path, ignore_errors=True)
+    """True when `out_dir` holds a finished synthetic tree (its manifest is written last)."""
+    return tree_writer.tree_is_complete(out_dir, MANIFEST, expected)
 
 
 def write_synthetic_tree(
@@ -533,56 +512,37 @@ def write_synthetic_tree(
         raise ValueError(f"n_records must be at least 1, got {n_records}")
     if fs < 50 or seconds <= 0:
         raise ValueError(f"need fs >= 50 Hz and seconds > 0, got fs={fs}, seconds={seconds}")
-    out_dir = Path(out_dir)
     expected = _manifest(n_records, seed, patient_offset, fs, seconds)
-    if tree_is_complete(out_dir, expected):
-        return out_dir
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    remove_stale_tmp(out_dir)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-{os.getpid()}-", dir=out_dir.parent))
-    try:
-        numbers = [patient_offset + i + 1 for i in range(n_records)]
-        groups = [f"g{i // RECORDS_PER_GROUP + 1}" for i in range(n_records)]
-        for g in sorted(set(groups)):
-            (tmp / g).mkdir()
-            names = [record_name(n) for n, gg in zip(numbers, groups) if gg == g]
-            (tmp / g / "RECORDS").write_text("\n".join(names) + "\n")
+    numbers = [patient_offset + i + 1 for i in range(n_records)]
+    groups = tree_writer.record_groups(n_records)
+
+    def fill(tmp: Path) -> None:
         chunk = 25
         jobs = [
             (str(tmp), seed, numbers[i : i + chunk], groups[i : i + chunk], fs, seconds)
             for i in range(0, n_records, chunk)
         ]
-        workers = workers or min(os.cpu_count() or 1, 16)
+        n_workers = workers or min(os.cpu_count() or 1, 16)
         bar = None
         if progress:
             from tqdm import tqdm
 
-            bar = tqdm(total=n_records, desc=f"synthetic {out_dir.name}", unit="rec")
-        if workers <= 1 or len(jobs) <= 1:
+            bar = tqdm(total=n_records, desc=f"synthetic {Path(out_dir).name}", unit="rec")
+        if n_workers <= 1 or len(jobs) <= 1:
             for job in jobs:
                 done = _write_chunk(job)
                 if bar:
                     bar.update(done)
         else:
-            with multiprocessing.get_context("spawn").Pool(min(workers, len(jobs))) as pool:
+            with multiprocessing.get_context("spawn").Pool(min(n_workers, len(jobs))) as pool:
                 for done in pool.imap_unordered(_write_chunk, jobs):
                     if bar:
                         bar.update(done)
         if bar:
             bar.close()
-        (tmp / MANIFEST).write_text(json.dumps(expected, indent=1) + "\n")
-        if tree_is_complete(out_dir, expected):  # another process finished it meanwhile
-            shutil.rmtree(tmp, ignore_errors=True)
-            return out_dir
-        if out_dir.exists():  # stale or different parameters: replace it
-            trash = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.old-{os.getpid()}-", dir=out_dir.parent))
-            os.replace(out_dir, trash / "tree")
-            shutil.rmtree(trash, ignore_errors=True)
-        os.replace(tmp, out_dir)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return out_dir
+
+    return tree_writer.write_tree(out_dir, manifest=MANIFEST, expected=expected,
+                                  names=[record_name(n) for n in numbers], groups=groups, fill=fill)
 
 
 # Record numbers of the default study's downstream tree start here, so its patients never
