@@ -32,7 +32,7 @@ SECTIONS = ("profile", "pretrain", "probe")
 # fields a trial's identity decides (the plan's), never a setting
 FIXED = {
     "profile": ("name",),
-    "pretrain": ("augmentation", "seed"),
+    "pretrain": ("augmentation", "seed", "augmentation_params"),  # spaces set the last
     "probe": ("task", "fraction", "seed", "mode"),
 }
 PROBE_PREFIX = "probe_"  # how a probe config carries a ProbeConfig field (trainables/probe.py)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ecgmask.profiles import Profile, get_profile
 
@@ -28,9 +28,17 @@ class PretrainConfig:
     max_steps_per_epoch: int | None = None
     device: str = "auto"
     amp: bool = True
+    # options of any augmentation, keyed by its name ({"gaussian": {"std": 0.1}}): how a search
+    # space sweeps an augmentation's own parameter without a field here
+    augmentation_params: dict = field(default_factory=dict)
 
     def __post_init__(self):
         problems = []
+        if not isinstance(self.augmentation_params, dict) or not all(
+            isinstance(v, dict) for v in self.augmentation_params.values()
+        ):
+            problems.append("augmentation_params must map augmentation names to option mappings, "
+                            f"got {self.augmentation_params!r}")
         if not isinstance(self.augmentation, str) or not self.augmentation.strip():
             problems.append(f"augmentation must be a name such as 'advmask+3kg', got {self.augmentation!r}")
         for name in ("epochs", "batch_size", "accumulation", "width", "masker_width", "n_masks"):
@@ -70,8 +78,11 @@ class PretrainConfig:
     def augmentation_options(self) -> dict[str, dict]:
         """The options `ecgmask.augment.build(self.augmentation, fs, options)` takes from this
         config, keyed by augmentation name (entries for stages the augmentation lacks are
-        ignored by `build`)."""
-        return {"advmask": {"n_masks": self.n_masks, "k": self.k, "width": self.masker_width}}
+        ignored by `build`): `augmentation_params`, with the masker's fields on top."""
+        options = {name: dict(values) for name, values in self.augmentation_params.items()}
+        options["advmask"] = {**options.get("advmask", {}), "n_masks": self.n_masks, "k": self.k,
+                              "width": self.masker_width}
+        return options
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)

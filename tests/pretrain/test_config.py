@@ -38,3 +38,18 @@ def test_augmentation_options_build_the_masker_the_config_describes():
     assert (adversarial.n_masks, adversarial.k, adversarial.masker.config["width"]) == (3, 80.0, 8)
     # the same mapping serves an augmentation without a masker
     assert find_advmask(build("gaussian", 100, tiny("gaussian").augmentation_options())) is None
+
+
+def test_augmentation_params_reach_any_augmentation():
+    """A space sweeps an augmentation's own parameter through `augmentation_params` (no new
+    PretrainConfig field): it reaches `build`, and a key the augmentation lacks is refused there."""
+    cfg = tiny("gaussian+advmask", augmentation_params={"gaussian": {"std": 0.3}, "advmask": {"n_masks": 9}})
+    options = cfg.augmentation_options()
+    assert options["gaussian"] == {"std": 0.3}
+    assert options["advmask"]["n_masks"] == cfg.n_masks  # the config's own fields win
+    stages = build(cfg.augmentation, 100, options).stages
+    assert [type(s).__name__ for s in stages][0] == "GaussianNoise" and stages[0].std == 0.3
+    with pytest.raises(ValueError, match="gaussian"):
+        build("gaussian", 100, tiny("gaussian", augmentation_params={"gaussian": {"sigma": 1.0}}).augmentation_options())
+    with pytest.raises(ValueError, match="augmentation_params"):
+        tiny(augmentation_params={"gaussian": 0.3})
