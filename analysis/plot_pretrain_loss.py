@@ -25,7 +25,7 @@ def pretrain_history(sweep: str | Path) -> pd.DataFrame:
     """One row per (trial, epoch): row, seed, epoch, nt_xent (and masker_loss where reported)."""
     from ray.tune import ExperimentAnalysis
 
-    path = Path(SweepLayout(str(sweep)).experiment(PRETRAIN))
+    path = Path(SweepLayout(str(sweep)).experiment(PRETRAIN)).resolve()  # Tune wants an absolute path
     if not path.is_dir():
         raise SweepError(f"{sweep}: no pretraining experiment at {path}")
     analysis = ExperimentAnalysis(str(path))

@@ -20,6 +20,11 @@ def test_history_has_every_trial_and_epoch(stored_sweep):
     assert history.set_index("epoch")["nt_xent"].groupby(level=0).mean().to_dict() == pytest.approx({1: 1.0, 2: 0.5})
 
 
+def test_a_relative_sweep_path_is_read(stored_sweep, monkeypatch):
+    monkeypatch.chdir(stored_sweep.path.parent)
+    assert len(pretrain_history(stored_sweep.path.name)) == len(pretrain_history(stored_sweep.path))
+
+
 def test_plot_is_written(stored_sweep, tmp_path):
     path = plot_pretrain_loss(pretrain_history(stored_sweep.path), tmp_path)
     assert path.name == "pretrain_loss.png" and path.stat().st_size > 10_000
