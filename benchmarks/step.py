@@ -30,22 +30,9 @@ import torch
 
 from ecgmask.pretrain import PretrainConfig, Pretrainer
 from ecgmask.profiles import LAPTOP, PAPER
+from sweep.estimate import RandomCache
 
 RATIO_GOAL = 1.25  # advmask step time / SimCLR step time (issue 8.2)
-
-
-class RandomCache:
-    """In-memory stand-in for a pretraining cache: z-scored noise, enough for a few steps."""
-
-    def __init__(self, n: int, length: int, fs: float):
-        self.signals = torch.randn(n, 12, length, generator=torch.Generator().manual_seed(0))
-        self.meta = {"fs": fs, "length": length}
-
-    def __len__(self) -> int:
-        return self.signals.shape[0]
-
-    def batch(self, indices) -> torch.Tensor:
-        return self.signals[torch.as_tensor(indices)]
 
 
 def step_seconds(trainer: Pretrainer) -> float:

@@ -33,8 +33,9 @@ class StepTimes:
     probe_batch: int  # ProbeConfig.batch_size
 
 
-class _RandomCache:
-    """In memory, z-scored noise at the profile's input size: enough for one step."""
+class RandomCache:
+    """In memory, z-scored noise at the profile's input size: enough for a few steps (the
+    dry-run estimate and benchmarks/step.py time steps on it)."""
 
     def __init__(self, n: int, length: int, fs: float):
         import torch
@@ -73,7 +74,7 @@ def _pretrain_step_s(profile, augmentation: str, device: str) -> float:
         profile, augmentation=augmentation, seed=0, epochs=10**6, patience=10**6, batch_size=batch,
         accumulation=1, max_steps_per_epoch=1, device=device,
     )
-    trainer = Pretrainer(cfg, _RandomCache(batch, profile.length, profile.fs))
+    trainer = Pretrainer(cfg, RandomCache(batch, profile.length, profile.fs))
     micro = _timed(trainer.run_epoch)  # one micro-batch of `batch`, then the optimiser step
     return micro * (profile.batch_size / batch) * profile.accumulation
 

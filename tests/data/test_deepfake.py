@@ -1,7 +1,5 @@
 import filecmp
-import importlib.util
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -12,17 +10,6 @@ pytest.importorskip("deepfakeecg", reason="the deepfake extra is not installed (
 from ecgmask.data import EcgCache, PreprocessParams, WfdbSource, build_cache  # noqa: E402
 from ecgmask.data import deepfake  # noqa: E402
 from ecgmask.data.records import INDEPENDENT_LEADS, LEADS, read_wfdb_record  # noqa: E402
-
-PREPARE = Path(__file__).resolve().parents[2] / "sweep" / "prepare.py"
-SMALL = ["--fs", "100", "--length", "500", "--stride", "250", "--workers", "1", "--no-progress"]
-
-
-def load_main():
-    spec = importlib.util.spec_from_file_location("prepare_cli", PREPARE)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.main
-
 
 @pytest.fixture(scope="module")
 def net():
@@ -95,26 +82,3 @@ def test_writer_processes_write_the_same_tree(tmp_path):
     cmp = filecmp.dircmp(inline / "g1", pooled / "g1")
     assert sorted(cmp.same_files) == sorted(p.name for p in (inline / "g1").iterdir()) and len(cmp.same_files) == 13
     assert not cmp.diff_files
-
-
-def test_prepare_deepfake_subcommand(tmp_path, capsys):
-    main = load_main()
-    args = ["deepfake", "--records", "2", "--seed", "1", "--out", str(tmp_path), *SMALL]
-    assert main(args) == 0
-    out = capsys.readouterr().out
-    path = Path(out.strip().splitlines()[-1])
-    assert f"deepfake tree: {tmp_path / 'trees' / 'deepfake-s1-n2-p0'}" in out
-    assert "2 found, 2 kept" in out and "derived: 2" in out and "normalization record" in out
-    cache = EcgCache.open(path)
-    assert cache.meta["normalization"] == "record" and cache.signals.shape == (6, 12, 500)  # 3 windows each
-    assert main([*args, "--normalization", "lead"]) == 0
-    assert Path(capsys.readouterr().out.strip().splitlines()[-1]) != path  # another key, another cache
-
-
-def test_prepare_deepfake_without_the_package_is_a_clear_error(tmp_path, capsys, monkeypatch):
-    def missing():
-        raise ImportError(f"the deepfake corpus needs the {deepfake.PACKAGE} package: {deepfake.INSTALL_HINT}")
-
-    monkeypatch.setattr(deepfake, "weights_path", missing)
-    assert load_main()(["deepfake", "--records", "2", "--out", str(tmp_path), *SMALL]) == 2
-    assert "needs the deepfake-ecg package" in capsys.readouterr().err

@@ -113,3 +113,30 @@ def test_ptbxl_cli(tmp_path, capsys):
     assert "8 found, 6 kept" in out and "superclass:" in out
     assert main(["ptbxl", "--root", str(tmp_path / "nope"), "--out", str(tmp_path / "c")]) == 2
     assert "not a directory" in capsys.readouterr().err
+
+
+def test_prepare_deepfake_subcommand(tmp_path, capsys):
+    pytest.importorskip("deepfakeecg", reason="the deepfake extra is not installed")
+
+    main = load_main()
+    args = ["deepfake", "--records", "2", "--seed", "1", "--out", str(tmp_path), *SMALL]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    path = Path(out.strip().splitlines()[-1])
+    assert f"deepfake tree: {tmp_path / 'trees' / 'deepfake-s1-n2-p0'}" in out
+    assert "2 found, 2 kept" in out and "derived: 2" in out and "normalization record" in out
+    cache = EcgCache.open(path)
+    assert cache.meta["normalization"] == "record" and cache.signals.shape == (6, 12, 500)  # 3 windows each
+    assert main([*args, "--normalization", "lead"]) == 0
+    assert Path(capsys.readouterr().out.strip().splitlines()[-1]) != path  # another key, another cache
+
+
+def test_prepare_deepfake_without_the_package_is_a_clear_error(tmp_path, capsys, monkeypatch):
+    from ecgmask.data import deepfake
+
+    def missing():
+        raise ImportError(f"the deepfake corpus needs the {deepfake.PACKAGE} package: {deepfake.INSTALL_HINT}")
+
+    monkeypatch.setattr(deepfake, "weights_path", missing)
+    assert load_main()(["deepfake", "--records", "2", "--out", str(tmp_path), *SMALL]) == 2
+    assert "needs the deepfake-ecg package" in capsys.readouterr().err
