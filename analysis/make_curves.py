@@ -19,7 +19,7 @@ from pathlib import Path
 import pandas as pd
 
 from analysis.results import DEFAULT_RESULTS_ROOT, METRIC_LABELS, METRICS, TASKS, SweepError, load_sweeps
-from analysis.table1 import format_fraction, order_rows, select_trials
+from analysis.table1 import format_fraction, order_rows, select_trials, task_metric
 
 DEFAULT_ROWS = ("scratch", "peakmask", "3kg", "advmask", "advmask+3kg")
 # one colour and marker per row, stable across figures
@@ -32,13 +32,17 @@ STYLE = {
 
 
 def curve_points(trials: pd.DataFrame, metric: str = "accuracy", rows=DEFAULT_ROWS) -> pd.DataFrame:
-    """row, task, fraction, mean, std, n (seeds), n_train (median over trials) in %, ok trials only."""
-    column = METRICS[metric]
+    """row, task, fraction, mean, std, n (seeds), n_train (median over trials) in %, ok trials only;
+    `metric` for the tasks whose headline is accuracy, the task's own headline metric otherwise."""
     chosen, _ = select_trials(trials)
-    ok = chosen[chosen["status"].eq("ok") & chosen[column].notna() & chosen["row"].isin(list(rows))]
+    # each task's panel shows the metric its Table-1 columns show (a multi-label task: its AUC)
+    column = pd.Series([METRICS[task_metric(t, metric)] for t in chosen["task"]], index=chosen.index, dtype=object)
+    value = pd.Series([chosen.at[i, c] for i, c in column.items()], index=chosen.index, dtype=float)
+    ok = chosen.assign(value=100.0 * value)
+    ok = ok[ok["status"].eq("ok") & ok["value"].notna() & ok["row"].isin(list(rows))]
     if ok.empty:
         return pd.DataFrame(columns=["row", "task", "fraction", "mean", "std", "n", "n_train"])
-    grouped = ok.assign(value=100.0 * ok[column]).groupby(["row", "task", "fraction"])
+    grouped = ok.groupby(["row", "task", "fraction"])
     points = grouped.agg(mean=("value", "mean"), std=("value", lambda v: v.std(ddof=1)), n=("value", "size"),
                          n_train=("n_train", "median")).reset_index()
     return points
@@ -76,7 +80,7 @@ def plot_curves(points: pd.DataFrame, out_dir: str | os.PathLike, metric: str = 
             lo, hi = min(fractions), max(fractions)
             ax.set_xlim(lo / 1.5, hi * 1.5)
         ax.set_xlabel("labelled training set (% of the training split; number of training ECGs)")
-        ax.set_ylabel(f"{METRIC_LABELS[metric]} (%)")
+        ax.set_ylabel(f"{METRIC_LABELS[task_metric(task, metric)]} (%)")
         ax.set_title(task)
         ax.grid(alpha=0.3, lw=0.5)
     handles, labels = [], []

@@ -45,3 +45,17 @@ def test_no_result_for_the_rows_is_a_clear_error(tmp_path):
 
     with pytest.raises(ValueError, match="nothing to plot"):
         make_curves.plot_curves(pd.DataFrame(columns=["row", "task", "fraction", "mean", "std", "n", "n_train"]), tmp_path)
+
+
+def test_a_multilabel_task_is_drawn_with_its_headline_metric():
+    """superdiagnostic's panel shows its macro AUC (as its Table-1 columns do), the others accuracy."""
+    import pandas as pd
+
+    rows = []
+    for seed in (0, 1):
+        for task, acc, auc in (("sex", 0.6, 0.7), ("superdiagnostic", 0.2, 0.9)):
+            rows.append({"row": "3kg", "task": task, "fraction": 1.0, "seed": seed, "status": "ok", "tune_status": "TERMINATED",
+                         "test_accuracy": acc, "test_balanced_accuracy": acc, "test_auc": auc, "n_train": 100,
+                         "sweep": "s", "trial_id": f"{task}{seed}", "mode": "linear", "augmentation": "3kg", "error": None})
+    points = make_curves.curve_points(pd.DataFrame(rows), rows=("3kg",)).set_index("task")["mean"]
+    assert points["sex"] == pytest.approx(60.0) and points["superdiagnostic"] == pytest.approx(90.0)
