@@ -328,7 +328,9 @@ def main(argv: list[str] | None = None) -> int:
               f"{','.join(map(str, args.seeds))}; linear probe test accuracy (%), in brackets the paired "
               f"difference to the random encoder with its 95% interval over seeds. Labelled training windows: "
               + ", ".join(f"{t} {f:g}: {n}" for (t, f), n in probe_n.items())
-              + f"; test windows: {int(probes_df.n_test.iloc[0])}. Wall time {time.perf_counter() - started:.0f} s.")
+              + f"; test windows: {int(probes_df.n_test.iloc[0])}. Wall time of this invocation "
+              f"{time.perf_counter() - started:.0f} s (jobs finished by an earlier one are reused, not rerun); "
+              f"pretraining compute {sum(h['seconds'] for h in histories):.0f} s over {len(histories)} runs.")
     stops = {aug: [early_stop_epoch(g.sort_values("epoch").nt_xent.tolist(), profile.patience)
                    for _, g in losses[losses.augmentation == aug].groupby("seed")] for aug in args.augmentations}
     footer = (f"The curves run every epoch; the sweep's early stopping (no better training NT-Xent for "
