@@ -53,40 +53,36 @@ def _parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="source", required=True, metavar="SOURCE")
 
-    syn = sub.add_parser("synthetic", parents=[common],
+    # the corpora this script generates (synthetic, deepfake) share how they are sized and seeded
+    generated = argparse.ArgumentParser(add_help=False)
+    gen = generated.add_argument_group("generated corpus")
+    gen.add_argument("--records", type=int, default=1000, help="number of records (default: 1000)")
+    gen.add_argument("--seed", type=int, default=0, help="seed of the generator's random draws (default: 0)")
+    gen.add_argument("--patient-offset", type=int, default=0,
+                     help="first record/patient number minus one, so that two corpora do not "
+                          "share patients (default: 0)")
+    gen.add_argument("--tree", type=Path, default=None,
+                     help="where to write the WFDB tree (default: OUT/trees/SOURCE-s<SEED>-"
+                          "n<RECORDS>-p<OFFSET>)")
+
+    syn = sub.add_parser("synthetic", parents=[common, generated],
                          help="write a synthetic Challenge-layout WFDB tree, then ingest it",
                          description="Write a synthetic 12-lead corpus as NAME.hea + NAME.mat "
                                      "(Challenge layout) and ingest it through the WFDB reader.")
-    syn.add_argument("--records", type=int, default=1000, help="number of records (default: 1000)")
-    syn.add_argument("--seed", type=int, default=0, help="generator seed (default: 0)")
-    syn.add_argument("--patient-offset", type=int, default=0,
-                     help="first record/patient number minus one, so that two corpora do not "
-                          "share patients (default: 0)")
     syn.add_argument("--kind", choices=("pretrain", "downstream"), default="pretrain",
                      help="pretrain: labels optional; downstream: every record needs a rhythm "
                           "class and sex (default: pretrain)")
-    syn.add_argument("--tree", type=Path, default=None,
-                     help="where to write the WFDB tree (default: OUT/trees/synthetic-s<SEED>-"
-                          "n<RECORDS>-p<OFFSET>)")
 
-    df = sub.add_parser("deepfake", parents=[common],
+    df = sub.add_parser("deepfake", parents=[common, generated],
                         help="generate DeepFake ECGs (deepfake-ecg's Pulse2Pulse), then ingest them",
                         description="Generate 10 s, 500 Hz 8-lead ECGs (I, II, V1-V6) with the "
                                     "Pulse2Pulse generator of the deepfake-ecg package (pip install "
                                     "'.[deepfake]'; no download), write them as a WFDB tree and ingest "
                                     "it through the WFDB reader, which derives III, aVR, aVL, aVF. "
                                     "Age, sex and Dx are unknown: a pretraining corpus.")
-    df.add_argument("--records", type=int, default=1000, help="number of ECGs (default: 1000)")
-    df.add_argument("--seed", type=int, default=0, help="noise seed (default: 0)")
-    df.add_argument("--patient-offset", type=int, default=0,
-                    help="first record number minus one, so that two corpora do not share "
-                         "records (default: 0)")
     df.add_argument("--device", default="cpu",
                     help="where the generator runs: cpu, cuda, auto (default: cpu)")
     df.add_argument("--batch-size", type=int, default=16, help="ECGs generated at once (default: 16)")
-    df.add_argument("--tree", type=Path, default=None,
-                    help="where to write the WFDB tree (default: OUT/trees/deepfake-s<SEED>-"
-                         "n<RECORDS>-p<OFFSET>)")
 
     wf = sub.add_parser("wfdb", parents=[common], help="a pretraining corpus of WFDB/Challenge records",
                         description="Ingest every NAME.hea (+ .mat or .dat) under the roots as a "
