@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from analysis.plot_synthetic import ecg_paper
+from analysis.plot_synthetic import ecg_paper, save_figure
 
 LEADS_SHOWN = ("I", "II", "III", "V1", "V3", "V5")
 ROW_MV = 2.5  # vertical distance between the leads of a panel
@@ -71,11 +71,7 @@ def plot_corpora(out: Path, synthetic_seed: int = 1, deepfake_seed: int = 0, per
     fig.suptitle("Pretraining corpora without credentials: synthetic heart dipole (left), DeepFake "
                  "Pulse2Pulse (right); 25 mm/s, 10 mm/mV", fontsize=12)  # fmt: skip
     fig.tight_layout(rect=(0, 0, 1, 0.97))
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=dpi)
-    plt.close(fig)
-    return out
+    return save_figure(fig, out, dpi)
 
 
 def main(argv=None) -> None:

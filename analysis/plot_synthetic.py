@@ -103,6 +103,13 @@ def plot_synthetic(out: Path, seed: int = 1, per_class: int = 3, dpi: int = 90, 
         f"Synthetic 12-lead ECGs (seed {seed}); 25 mm/s, 10 mm/mV, large squares 0.2 s x 0.5 mV", fontsize=12
     )
     fig.tight_layout(rect=(0, 0, 1, 0.98))
+    return save_figure(fig, out, dpi)
+
+
+def save_figure(fig, out: Path, dpi: int) -> Path:
+    """Write `fig` to `out` (its folder made if needed), close it, return the path."""
+    import matplotlib.pyplot as plt
+
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, dpi=dpi)
