@@ -168,8 +168,10 @@ class Pretrainer:
         self.encoder.train()
         self.projector.train()
         self.augmentation.train()
-        sums = {"nt_xent": 0.0, "masker_loss": 0.0, "sparsity": 0.0}
-        occupancy = torch.zeros(cfg.n_masks if adversarial else 0, dtype=torch.float64)
+        # running sums stay on the device (float64, summed in order like Python floats): no
+        # host sync per micro-batch on a GPU; read once at the end of the epoch
+        sums = torch.zeros(3, dtype=torch.float64, device=self.device)  # nt_xent, masker_loss, sparsity
+        occupancy = torch.zeros(cfg.n_masks if adversarial else 0, dtype=torch.float64, device=self.device)
         n_batches = 0
         n_samples = 0
         start = time.perf_counter()
@@ -179,10 +181,10 @@ class Pretrainer:
                 x = self.cache.batch(idx).to(self.device, dtype=torch.float32, non_blocking=True)
                 losses = self.backward(x, scale=1.0 / len(group))
                 if adversarial:
-                    sums["masker_loss"] += float(losses.masker_loss)
-                    sums["sparsity"] += float(losses.sparsity)
-                    occupancy += soft_binarize(losses.masks.float(), cfg.k).mean(dim=(0, 2)).double().cpu()
-                sums["nt_xent"] += float(losses.nt_xent)
+                    sums += torch.stack([t.double() for t in (losses.nt_xent, losses.masker_loss, losses.sparsity)])
+                    occupancy += soft_binarize(losses.masks.float(), cfg.k).mean(dim=(0, 2)).double()
+                else:
+                    sums[0] += losses.nt_xent.double()
                 n_batches += 1
                 n_samples += x.shape[0]
                 if progress is not None:
@@ -193,10 +195,11 @@ class Pretrainer:
             raise RuntimeError("Pretrainer.run_epoch: no batch of at least 2 windows to train on")
 
         self.epoch += 1
-        metrics = {"epoch": self.epoch, "nt_xent": sums["nt_xent"] / n_batches}
+        nt_xent_sum, masker_sum, sparsity_sum = sums.tolist()
+        metrics = {"epoch": self.epoch, "nt_xent": nt_xent_sum / n_batches}
         if adversarial:
-            metrics["masker_loss"] = sums["masker_loss"] / n_batches
-            metrics["sparsity"] = sums["sparsity"] / n_batches
+            metrics["masker_loss"] = masker_sum / n_batches
+            metrics["sparsity"] = sparsity_sum / n_batches
             for n, value in enumerate((occupancy / n_batches).tolist()):
                 metrics[f"mask_occupancy_{n}"] = value
         metrics["samples_per_s"] = n_samples / max(elapsed, 1e-9)
