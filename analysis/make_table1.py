@@ -19,8 +19,8 @@ from pathlib import Path
 
 from analysis import table1 as t1
 from analysis.results import DEFAULT_RESULTS_ROOT, METRICS, SweepError, find_latest_sweep, load_sweeps, probe_dir
-from sweep import provenance
-from sweep.layout import PROBE, SweepLayout
+from sweep.store import provenance
+from sweep.store.layout import PROBE, SweepLayout
 
 
 def build(sweep_paths=None, *, metric="accuracy", paper=False, fractions=None, baseline="advmask",

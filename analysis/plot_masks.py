@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 from scipy import signal as sps
 
-from sweep.layout import SweepLayout
+from sweep.store.layout import SweepLayout
 
 LEAD_II = 1  # index of lead II in ecgmask.data.LEADS
 QRS_HALF_WIDTH_S = 0.05

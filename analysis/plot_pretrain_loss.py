@@ -18,7 +18,7 @@ from pathlib import Path
 import pandas as pd
 
 from analysis.results import DEFAULT_RESULTS_ROOT, SweepError, find_latest_sweep
-from sweep.layout import PRETRAIN, SweepLayout
+from sweep.store.layout import PRETRAIN, SweepLayout
 
 
 def pretrain_history(sweep: str | Path) -> pd.DataFrame:

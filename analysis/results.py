@@ -16,7 +16,7 @@ from pathlib import Path
 import pandas as pd
 
 from ecgmask.tasks import TASKS as TASK_REGISTRY
-from sweep.layout import PROBE, SweepLayout
+from sweep.store.layout import PROBE, SweepLayout
 
 # --metric name -> the result key run_probe reports (a fraction in [0, 1])
 METRICS = {

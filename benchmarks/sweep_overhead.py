@@ -44,7 +44,7 @@ def direct(plan, profile, data: dict, out: Path) -> float:
     from ecgmask.data import EcgCache
     from ecgmask.pretrain import PretrainConfig, Pretrainer
     from ecgmask.transfer import ProbeConfig, run_probe
-    from sweep.layout import SweepLayout
+    from sweep.store.layout import SweepLayout
     from trainables.probe import probe_fields
 
     torch.set_num_threads(1)
@@ -100,7 +100,7 @@ def main(argv=None) -> int:
 
         from sweep.pipeline import run_sweep
         from trainables.context import TrialContext
-        from trainables.resources import TrialResources
+        from sweep.resources import TrialResources
 
         t0 = time.perf_counter()
         ray.init(address="local", num_cpus=1, include_dashboard=False, log_to_driver=False)

@@ -2,7 +2,7 @@
 
 The pretraining and probe stages are ordinary Tune experiments (one trial per plan entry,
 given as `points_to_evaluate` so every trial's config is the plan's, flat); a searched space
-runs as one more (where each lives: `sweep.layout`). `resume=True` restores each experiment with
+runs as one more (where each lives: `sweep.store.layout`). `resume=True` restores each experiment with
 `tune.Tuner.restore(..., resume_errored=True)`: finished trials are kept, interrupted and
 failed ones run again (from their last checkpoint). The trainables' done records cover the
 window in which a trial finished but Tune had not yet saved that: such a trial reports its
@@ -19,14 +19,14 @@ from ray import tune
 from ray.tune.search.basic_variant import BasicVariantGenerator
 
 from search_spaces.plan import SweepPlan
-from sweep import layout
-from sweep.layout import SweepLayout
+from sweep.store import layout
+from sweep.store.layout import SweepLayout
 from sweep.observe import Observers
-from trainables import store
+from sweep.store import files as store
 from trainables.context import TrialContext
 from trainables.pretrain import pretrain_trainable
 from trainables.probe import probe_trainable
-from trainables.resources import TrialResources
+from sweep.resources import TrialResources
 from trainables.search import search_trainable
 
 # a snapshot of the experiment after every pretraining checkpoint is what we want (resume

@@ -27,7 +27,7 @@ from ray.tune import Callback
 from ray.tune.progress_reporter import ProgressReporter
 
 from search_spaces.plan import slug
-from sweep import layout
+from sweep.store import layout
 
 # the columns of the progress table, per stage: result key -> header
 METRIC_COLUMNS = {

@@ -135,7 +135,7 @@ def print_results(sweep_dir: str) -> None:
     from analysis.plot_masks import main as plot_masks_main
     from analysis.plot_pretrain_loss import plot_pretrain_loss, pretrain_history
 
-    from sweep.layout import SweepLayout
+    from sweep.store.layout import SweepLayout
 
     figures = Path(SweepLayout(sweep_dir).figures)
     try:
@@ -159,8 +159,8 @@ def print_results(sweep_dir: str) -> None:
 
 def default_name(storage: str, prefix: str, *, resume: bool) -> str:
     """A new sweep is `<space>-<profile>-<time>`; --resume without --name continues the latest."""
-    from sweep.layout import SweepLayout, join
-    from trainables import store
+    from sweep.store.layout import SweepLayout, join
+    from sweep.store import files as store
 
     if resume:
         earlier = [n for n in store.list_names(storage) if n.startswith(prefix + "-") and store.exists(SweepLayout(join(storage, n)).plan)]
@@ -172,8 +172,8 @@ def default_name(storage: str, prefix: str, *, resume: bool) -> str:
 
 def sweeps_under(storage: str) -> list[str]:
     """The names of the sweeps (folders with a plan) under a storage."""
-    from sweep.layout import SweepLayout, join
-    from trainables import store
+    from sweep.store.layout import SweepLayout, join
+    from sweep.store import files as store
 
     return [n for n in store.list_names(storage) if store.exists(SweepLayout(join(storage, n)).plan)]
 
@@ -203,12 +203,12 @@ class Command:
 
 def check_command(args) -> Command:
     """Everything that can be checked before Ray starts; BadArgument names the first problem."""
-    from sweep.layout import SweepLayout
-    from sweep.layout import sweep_dir as sweep_dir_of
+    from sweep.store.layout import SweepLayout
+    from sweep.store.layout import sweep_dir as sweep_dir_of
     from sweep.resume_guard import resume_differences
     from sweep.settings import SettingsError, parse, validate
     from sweep.tracking import Tracking, TrackingError
-    from trainables import store
+    from sweep.store import files as store
 
     profile = get_profile(args.profile)
     try:
@@ -271,7 +271,7 @@ def main(argv=None) -> int:
     except BadArgument as err:
         refuse(str(err))
     command.argv = list(sys.argv) if argv is None else ["sweep/run.py", *argv]
-    from sweep.lock import SweepBusy, acquire, check_free
+    from sweep.store.lock import SweepBusy, acquire, check_free
 
     try:
         if args.dry_run:
@@ -291,17 +291,17 @@ def main(argv=None) -> int:
 def run_command(args, command: Command) -> int:
     """The checked command, run by the driver that holds the sweep's lock."""
     from sweep import dry_run
-    from sweep.layout import SweepLayout, is_uri
+    from sweep.store.layout import SweepLayout, is_uri
     from sweep.observe import Observers
     from sweep.pipeline import SweepError, run_sweep
     from sweep.progress import Console
-    from sweep.provenance import KEY as PROVENANCE_KEY
-    from sweep.provenance import sweep_provenance
+    from sweep.store.provenance import KEY as PROVENANCE_KEY
+    from sweep.store.provenance import sweep_provenance
     from sweep.ray_session import connect, dashboard_url
     from sweep.resume_guard import IN_FORCE_KEY, resume_differences
-    from sweep.staging import clear_staging
+    from sweep.store.staging import clear_staging
     from trainables.context import TrialContext
-    from trainables.resources import ResourceError, concurrency, decide
+    from sweep.resources import ResourceError, concurrency, decide
 
     profile, overrides, seeds, plan, name, sweep_dir = command.profile, command.overrides, command.seeds, command.plan, command.name, command.sweep_dir
     data = command.data

@@ -24,7 +24,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from sweep import layout
+from sweep.store import layout
 
 TRACKERS = ("mlflow", "wandb")
 EXTRA = "pip install -e '.[track]'"

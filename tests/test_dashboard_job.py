@@ -112,7 +112,7 @@ def test_sweep_submitted_as_a_job_is_followed_through_the_dashboard(tmp_path):
         assert status == "SUCCEEDED", logs[-4000:]
         assert "pretrain: 1/1 trials finished" in logs and "probe: 2/2 trials finished" in logs, logs[-3000:]
         assert trial_actors, "the trials never showed up as actors on the dashboard"
-        from sweep.layout import PROBE, SweepLayout
+        from sweep.store.layout import PROBE, SweepLayout
 
         assert Path(SweepLayout(tmp_path / "results" / "dash").experiment(PROBE)).is_dir()
         assert "**Table 1.**" in logs, logs[-3000:]  # the sweep ends with the analysis' table

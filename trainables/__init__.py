@@ -3,7 +3,6 @@
 - `pretrain_trainable`: one pretraining run, checkpointed and resumable;
 - `probe_trainable`: one transfer run of a published encoder (or none: scratch, random);
 - `search_trainable`: pretraining with a probe after every epoch (for searched spaces);
-- `resources.decide`: what one trial asks of the cluster.
 """
 
 from trainables.context import TrialContext

@@ -15,7 +15,7 @@ import torch
 
 from ecgmask.data import EcgCache
 from ecgmask.profiles import Profile
-from sweep.layout import SweepLayout
+from sweep.store.layout import SweepLayout
 
 
 @dataclass(frozen=True)
@@ -25,7 +25,7 @@ class TrialContext:
     data: dict  # {"pretrain": cache dir, "downstream": cache dir}
     cpus: float = 1.0  # CPUs of one trial: torch uses as many threads
     checkpoint_every: int = 1  # pretraining reports a checkpoint every k epochs (and the last)
-    provenance: dict = field(default_factory=dict)  # the driver's record (sweep.provenance); each trial adds its machine
+    provenance: dict = field(default_factory=dict)  # the driver's record (sweep.store.provenance); each trial adds its machine
 
     def __post_init__(self):
         if not isinstance(self.profile, Profile):

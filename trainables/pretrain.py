@@ -18,9 +18,9 @@ from ray import tune
 
 from ecgmask.pretrain import PretrainConfig, Pretrainer
 from search_spaces.plan import PRETRAIN_LABELS
-from sweep import layout, provenance
-from sweep.staging import new_staging_dir
-from trainables import store
+from sweep.store import layout, provenance
+from sweep.store.staging import new_staging_dir
+from sweep.store import files as store
 from trainables.context import TrialContext, open_cache
 
 STAGE = layout.PRETRAIN

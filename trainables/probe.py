@@ -15,8 +15,8 @@ from ray import tune
 
 from ecgmask.transfer import ProbeConfig, run_probe
 from search_spaces.plan import NO_PRETRAINING_MODES
-from sweep import layout, provenance
-from trainables import store
+from sweep.store import layout, provenance
+from sweep.store import files as store
 from trainables.context import TrialContext, open_cache
 from trainables.pretrain import planned
 

@@ -14,8 +14,8 @@ from ray import tune
 
 from ecgmask.pretrain import PretrainConfig, Pretrainer
 from ecgmask.transfer import ProbeConfig, run_probe
-from sweep import provenance
-from sweep.staging import new_staging_dir
+from sweep.store import provenance
+from sweep.store.staging import new_staging_dir
 from trainables.context import TrialContext, open_cache
 from trainables.pretrain import check_finite, clean_metrics
 from trainables.probe import probe_fields

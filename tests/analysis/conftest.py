@@ -36,7 +36,7 @@ def stored_sweep(ray_session, tmp_path_factory) -> StoredSweep:
     from search_spaces.plan import Row, grid_plan
     from sweep.pipeline import run_sweep
     from trainables.context import TrialContext
-    from trainables.resources import TrialResources
+    from sweep.resources import TrialResources
 
     standin = ray_fixture.load_standin()
     root = tmp_path_factory.mktemp("analysis-sweep")

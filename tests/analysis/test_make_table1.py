@@ -224,7 +224,7 @@ def test_the_table_ends_with_the_commit_and_versions_of_each_sweep(stored_sweep,
     import json
     import shutil
 
-    from sweep import provenance
+    from sweep.store import provenance
 
     # the stored sweep ran through run_sweep without the CLI's record: it says so
     text = make_table1.render_table1([str(stored_sweep.path)])

@@ -36,11 +36,11 @@ def main() -> int:
     import ray
 
     from ecgmask.profiles import LAPTOP
-    from sweep.layout import sweep_dir
+    from sweep.store.layout import sweep_dir
     from sweep.pipeline import run_sweep
     from sweep.ray_session import connect
     from trainables.context import TrialContext
-    from trainables.resources import TrialResources
+    from sweep.resources import TrialResources
 
     data = {"pretrain": core.make_cache(Path(storage) / "data-pre"), "downstream": core.make_cache(Path(storage) / "data-down")}
     context = TrialContext(sweep_dir=sweep_dir(storage, "kill"), profile=LAPTOP.with_overrides(epochs=3), data=data, cpus=1)

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from sweep.layout import PRETRAIN, PROBE, SweepLayout
-from trainables import store
+from sweep.store.layout import PRETRAIN, PROBE, SweepLayout
+from sweep.store import files as store
 
 pytestmark = pytest.mark.slow
 HERE = Path(__file__).resolve().parent

@@ -12,13 +12,14 @@ import pytest
 
 from ecgmask.profiles import LAPTOP
 from search_spaces.plan import Row, grid_plan
-from sweep import provenance, settings
-from sweep.layout import PRETRAIN, PROBE, SweepLayout
+from sweep import settings
+from sweep.store import provenance
+from sweep.store.layout import PRETRAIN, PROBE, SweepLayout
 from sweep.observe import Observers
 from sweep.pipeline import run_sweep
 from sweep.tracking import Tracking, TrackingError
 from trainables.context import TrialContext
-from trainables.resources import TrialResources
+from sweep.resources import TrialResources
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ import trainables.pretrain
 import trainables.probe
 import trainables.search
 from ecgmask.profiles import LAPTOP
-from sweep.layout import PROBE
+from sweep.store.layout import PROBE
 from trainables.context import TrialContext
 
 REAL = {

@@ -9,10 +9,10 @@ import pytest
 
 from ecgmask.profiles import LAPTOP
 from search_spaces.plan import Row, grid_plan
-from sweep.layout import PRETRAIN, PROBE, SweepLayout
+from sweep.store.layout import PRETRAIN, PROBE, SweepLayout
 from sweep.pipeline import run_sweep
 from trainables.context import TrialContext
-from trainables.resources import TrialResources
+from sweep.resources import TrialResources
 
 pytestmark = pytest.mark.slow
 

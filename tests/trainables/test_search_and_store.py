@@ -6,11 +6,11 @@ import pytest
 
 import search_spaces
 from ecgmask.profiles import LAPTOP
-from sweep.layout import PROBE, PRETRAIN, SEARCH, SweepLayout
+from sweep.store.layout import PROBE, PRETRAIN, SEARCH, SweepLayout
 from sweep.pipeline import run_search
-from trainables import store
+from sweep.store import files as store
 from trainables.context import TrialContext
-from trainables.resources import TrialResources
+from sweep.resources import TrialResources
 
 
 def test_store_round_trip_and_publish(tmp_path):

@@ -15,15 +15,16 @@ import pytest
 from ecgmask.profiles import LAPTOP
 from search_spaces import get_space
 from search_spaces.plan import DEFAULT_SEEDS
-from sweep import lock, run
+from sweep import run
+from sweep.store import lock
 from sweep.resume_guard import IN_FORCE_KEY, in_force
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 HOLDER = """
 import sys, time
 sys.path.insert(0, sys.argv[2])
-from sweep.lock import acquire
+from sweep.store.lock import acquire
 held = acquire(sys.argv[1])
 print("locked", flush=True)
 time.sleep(300)

@@ -1,6 +1,6 @@
 """Sweep storage: reading and writing the files a sweep keeps next to its Tune experiments.
 
-Which file is where is `sweep.layout`'s business (`SweepLayout`); this module does the I/O:
+Which file is where is `sweep.store.layout`'s business (`SweepLayout`); this module does the I/O:
 atomic JSON records, publishing a finished directory, a node-local copy of a remote one, the
 start audit trail and the failure records that make Tune's retries of a hopeless trial fail
 at once. Local paths use the OS (atomic renames); URIs go through `pyarrow.fs`.
@@ -17,7 +17,7 @@ import time
 import uuid
 from pathlib import Path
 
-from sweep.layout import SweepLayout, is_uri, join
+from sweep.store.layout import SweepLayout, is_uri, join
 
 
 def _fs(uri: str):

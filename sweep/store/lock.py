@@ -24,7 +24,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from sweep.layout import LOCK_FILE as LOCK_NAME
+from sweep.store.layout import LOCK_FILE as LOCK_NAME
 
 
 class SweepBusy(RuntimeError):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import subprocess
 
-from sweep import provenance
+from sweep.store import provenance
 
 
 def test_the_sweep_record_names_this_checkout_and_the_libraries():

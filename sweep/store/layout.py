@@ -14,8 +14,8 @@ NFS mount or an `s3://`/`gs://` URI. Inside it:
 - `figures/`                  the curves and the mask figure the sweep ends with;
 - `sweep.log`                 everything the driver printed (Tune's table, Ray's logs, trials' output);
 - `mlruns/`, `wandb/`         the MLflow file store and the offline W&B runs of `--tracker`;
-- `staging/`                  checkpoints being written by trials (sweep.staging; local sweeps);
-- `driver.lock`               held by the one driver of the sweep (sweep.lock; local sweeps).
+- `staging/`                  checkpoints being written by trials (sweep.store.staging; local sweeps);
+- `driver.lock`               held by the one driver of the sweep (sweep.store.lock; local sweeps).
 
 Trainables, the sweep driver and the analysis all ask this module; none of them spells a
 folder name. It imports neither Ray nor torch.

@@ -14,7 +14,7 @@ import ecgmask_tests_ray_fixture as ray_fixture  # registered by tests/conftest.
 import pytest
 
 from ecgmask.profiles import LAPTOP
-from sweep.staging import STAGING, clear_staging, new_staging_dir, staging_root
+from sweep.store.staging import STAGING, clear_staging, new_staging_dir, staging_root
 from trainables.context import TrialContext
 
 

@@ -1,4 +1,4 @@
-"""sweep.layout: every path of a sweep, for a local directory and for a URI, without Ray."""
+"""`sweep.store.layout`: every path of a sweep, for a local directory and for a URI, without Ray."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import sys
 
 import pytest
 
-from sweep import layout
-from sweep.layout import PRETRAIN, PROBE, SEARCH, SweepLayout
+from sweep.store import layout
+from sweep.store.layout import PRETRAIN, PROBE, SEARCH, SweepLayout
 
 
 def test_local_paths(tmp_path):
@@ -42,6 +42,6 @@ def test_unknown_stage_is_refused(tmp_path):
 
 
 def test_importing_the_layout_starts_neither_ray_nor_torch():
-    code = "import sys, sweep.layout; print(sorted({'ray', 'torch'} & set(sys.modules)))"
+    code = "import sys, sweep.store.layout; print(sorted({'ray', 'torch'} & set(sys.modules)))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
     assert out.stdout.strip() == "[]"

@@ -20,7 +20,7 @@ import socket
 import tempfile
 from pathlib import Path
 
-from sweep.layout import STAGING
+from sweep.store.layout import STAGING
 
 
 def staging_root(sweep_dir: str) -> Path:

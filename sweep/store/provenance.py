@@ -17,7 +17,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 # the libraries whose versions decide the numbers (torch kernels, Ray's scheduling, numpy RNG, WFDB reading)
 LIBRARIES = ("torch", "ray", "numpy", "wfdb")
 KEY = "provenance"  # where plan.json and each trial's final result keep the record

@@ -1,6 +1,6 @@
 import pytest
 
-from trainables.resources import ResourceError, TrialResources, concurrency, decide
+from sweep.resources import ResourceError, TrialResources, concurrency, decide
 
 CPU_ONLY = {"CPU": 2.0}
 G5 = {"CPU": 4.0, "GPU": 1.0}
