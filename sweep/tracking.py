@@ -13,7 +13,9 @@ request MLflow or Weights & Biases through Ray's integrations.
   `MLFLOW_ALLOW_FILE_STORE=true mlflow ui --backend-store-uri <sweep>/mlruns`). A sqlite
   store needs no flag but costs ~10 s of schema set-up per new database.
 - `--tracker wandb`: `ray.air.integrations.wandb.WandbLoggerCallback`, offline unless
-  WANDB_MODE says otherwise, its runs under `SweepLayout.wandb` (`wandb sync` uploads them).
+  WANDB_MODE says otherwise, its runs under `SweepLayout.wandb` (`wandb sync` uploads them);
+  the project and entity are `--wandb-project` / `--wandb-entity`, else WANDB_PROJECT /
+  WANDB_ENTITY, else `ecgmask` and W&B's default entity.
 
 Both trackers come with the optional extra `pip install -e '.[track]'`.
 """
@@ -29,6 +31,7 @@ from sweep.store import layout
 TRACKERS = ("mlflow", "wandb")
 EXTRA = "pip install -e '.[track]'"
 ALLOW_FILE_STORE = "MLFLOW_ALLOW_FILE_STORE"  # MLflow 3 refuses its file store without it
+DEFAULT_WANDB_PROJECT = "ecgmask"
 
 
 class TrackingError(ValueError):
@@ -41,9 +44,13 @@ class Tracking:
 
     tracker: str | None = None
     tracking_uri: str | None = None  # mlflow only; None: the sweep's own file store
+    wandb_project: str | None = None  # wandb only; None: $WANDB_PROJECT, else DEFAULT_WANDB_PROJECT
+    wandb_entity: str | None = None  # wandb only; None: $WANDB_ENTITY, else W&B's default entity
 
     def check(self, sweep_dir: str) -> None:
         """Before Ray starts: the tracker is known, installed, and has somewhere to write."""
+        if self.tracker != "wandb" and (self.wandb_project or self.wandb_entity):
+            raise TrackingError(f"--wandb-{'project' if self.wandb_project else 'entity'} needs --tracker wandb")
         if self.tracker is None:
             if self.tracking_uri:
                 raise TrackingError("--tracking-uri needs --tracker mlflow")
@@ -65,11 +72,18 @@ class Tracking:
     def mlflow_uri(self, sweep_dir: str) -> str:
         return self.tracking_uri or Path(layout.SweepLayout(sweep_dir).mlruns).resolve().as_uri()
 
+    def wandb_target(self) -> tuple[str, str | None]:
+        """(project, entity): the options, else the environment, else the defaults."""
+        project = self.wandb_project or os.environ.get("WANDB_PROJECT") or DEFAULT_WANDB_PROJECT
+        return project, self.wandb_entity or os.environ.get("WANDB_ENTITY") or None
+
     def describe(self, sweep_dir: str) -> str:
         if self.tracker == "mlflow":
             return f"MLflow, {self.mlflow_uri(sweep_dir)}"
         if self.tracker == "wandb":
-            return f"W&B ({os.environ.get('WANDB_MODE', 'offline')}), {layout.SweepLayout(sweep_dir).wandb}"
+            project, entity = self.wandb_target()
+            where = f"{entity}/{project}" if entity else project
+            return f"W&B ({os.environ.get('WANDB_MODE', 'offline')}), project {where}, {layout.SweepLayout(sweep_dir).wandb}"
         return "files only"
 
     def callbacks(self, stage: str, sweep_dir: str) -> list:
@@ -99,9 +113,11 @@ class Tracking:
             os.makedirs(directory, exist_ok=True)
             # the callback's setup asks for an API key unless WANDB_MODE is offline in the driver
             os.environ.setdefault("WANDB_MODE", "offline")
+            project, entity = self.wandb_target()
             out.append(
                 WandbLoggerCallback(
-                    project=os.environ.get("WANDB_PROJECT", "ecgmask"),
+                    project=project,
+                    entity=entity,  # passed on to wandb.init
                     group=f"{name}/{stage}",
                     # the logging actor does not inherit WANDB_MODE: wandb.init takes it as an argument
                     mode=os.environ["WANDB_MODE"],
