@@ -15,8 +15,10 @@ $(STAMP): pyproject.toml constraints.txt
 
 venv: $(STAMP)
 
+# make_report.py reads the latest sweep under ./results: the one just written
 demo: $(STAMP)
 	$(BIN)/python sweep/run.py --space augmentations --profile laptop
+	$(BIN)/python analysis/make_report.py
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q tests
