@@ -239,9 +239,9 @@ def render_report(sweep: str | os.PathLike, *, metric: str = "accuracy", paper: 
     bodies["provenance"] = (f"<p>{esc(provenance_footer([sweep]).splitlines()[-1][2:])}</p>"
                             + (mapping_html(record) if record else ""))
     title = f"Sweep {sweep.name}"
-    described = plan.get("description") or ""
+    described = f"the space: {plan['description']}" if plan.get("description") else ""
     summary = (f"space {plan.get('space', '?')}, profile {plan.get('profile', '?')}; {len(trials)} probe trials, "
-               f"{int(trials['status'].eq('ok').sum())} with results; {METRICS[metric]}")
+               f"{int(trials['status'].eq('ok').sum())} with results; metric {METRICS[metric]}")
     generated = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     toc = " · ".join(f'<a href="#{sid}">{esc(h)}</a>' for sid, h in SECTIONS)
     return "\n".join([
