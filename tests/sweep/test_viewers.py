@@ -124,21 +124,23 @@ def test_tensorboard_serves_a_trials_scalars(tracked_sweep, tmp_path):
 
 
 @pytest.mark.slow
-def test_mlflow_server_serves_its_ui_and_a_runs_metrics(tracked_sweep, tmp_path):
+def test_mlflow_ui_serves_its_page_and_a_runs_metrics(tracked_sweep, tmp_path):
     from ray.tune import ExperimentAnalysis
 
     from sweep.store.layout import PROBE, SweepLayout
 
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    store = Path(SweepLayout(str(tracked_sweep)).mlruns).resolve().as_uri()
-    args = [str(BIN / "mlflow"), "server", "--backend-store-uri", store, "--host", "127.0.0.1", "--port", str(port),
+    # as the README says: MLFLOW_ALLOW_FILE_STORE=true mlflow ui --backend-store-uri <sweep>/mlruns
+    store = SweepLayout(str(tracked_sweep)).mlruns
+    # one worker: the default starts several, slow to come up on two cores
+    args = [str(BIN / "mlflow"), "ui", "--backend-store-uri", store, "--host", "127.0.0.1", "--port", str(port),
             "--workers", "1"]
     with server(args, tmp_path, env={"MLFLOW_ALLOW_FILE_STORE": "true"}) as (proc, log):
         experiment = wait_for(
             proc, log,
             lambda: get(f"{base}/api/2.0/mlflow/experiments/get-by-name?experiment_name={tracked_sweep.name}")["experiment"],
-            "mlflow server")
+            "mlflow ui")
         runs = get(f"{base}/api/2.0/mlflow/runs/search", {"experiment_ids": [experiment["experiment_id"]]})["runs"]
         page = get(f"{base}/")
     # the UI's own page (the full mlflow's React app), not mlflow-skinny's "Unable to display MLflow UI"
