@@ -12,6 +12,7 @@ import subprocess
 from html.parser import HTMLParser
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from analysis import make_report
@@ -64,6 +65,31 @@ def test_one_page_with_every_section_and_its_figures_inline(report, stored_sweep
     assert "stand-in probe failed on purpose" in failures and "advmask" in failures
     masks = text.split('<section id="masks">')[1].split("</section>")[0]
     assert "Not available" in masks  # the stand-in's encoders have no masker: said, not hidden
+
+
+def _frame(records):
+    rows = []
+    for i, (row, seed, acc, status) in enumerate(records):
+        rows.append({"sweep": "s", "trial_id": f"t{i}", "row": row, "task": "sex", "fraction": 1.0, "seed": seed,
+                     "mode": "linear", "augmentation": row, "status": status, "tune_status": "TERMINATED",
+                     "error": None if status == "ok" else "ValueError: <bad> & worse", "test_accuracy": acc,
+                     "test_balanced_accuracy": float("nan"), "test_auc": float("nan"), "val_accuracy": float("nan"),
+                     "val_auc": float("nan"), "n_train": 10.0, "n_test": 5.0})
+    return pd.DataFrame(rows)
+
+
+def test_tables_and_notes_are_table1s_own_text_escaped():
+    trials = _frame([("advmask", 0, 0.80, "ok"), ("advmask", 1, 0.90, "ok"), ("scratch", 0, 0.60, "ok"),
+                     ("scratch", 1, 0.70, "failed")])
+    table = t1.build_table1(trials)
+    page = make_report.table1_html(table)
+    assert "<td><b>85.0 ± 7.1</b></td>" in page and "<td>60.0 (n=1)</td>" in page
+    assert "ValueError: &lt;bad&gt; &amp; worse" in page and "<bad>" not in page  # the error, escaped
+    # a note's sub-items ("  - ...") are a nested list under their line
+    assert re.search(r"<li>1 failed trial, not averaged in:</li>\n<ul>\n<li>scratch / sex 100% / seed 1: ", page)
+    paired = make_report.paired_html(table, t1.paired_comparison(trials, table), "advmask")
+    assert "<td>scratch</td><td>+20.0 (n=1, no CI)</td>" in paired
+    assert "Not available" in make_report.paired_html(table, None, "advmask")
 
 
 def test_a_path_that_is_no_sweep_is_refused_in_one_line(tmp_path, capsys):
