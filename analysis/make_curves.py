@@ -14,12 +14,15 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import tempfile
 from pathlib import Path
 
 import pandas as pd
 
 from analysis.results import DEFAULT_RESULTS_ROOT, METRIC_LABELS, METRICS, TASKS, SweepError, load_sweeps
 from analysis.table1 import format_fraction, order_rows, select_trials, task_metric
+from sweep.store import files as store
+from sweep.store.layout import is_uri, join
 
 DEFAULT_ROWS = ("scratch", "peakmask", "3kg", "advmask", "advmask+3kg")
 # one colour and marker per row, stable across figures
@@ -94,12 +97,23 @@ def plot_curves(points: pd.DataFrame, out_dir: str | os.PathLike, metric: str = 
     if title:
         fig.text(0.5, 0.01, title, ha="center", va="bottom", fontsize=9)
     fig.tight_layout(rect=(0, 0.05 if title else 0, 1, 1 - 0.4 / fig.get_figheight()))
-    out_dir = Path(out_dir)
+    if is_uri(out_dir):  # a sweep's figures folder in a bucket: drawn here, then copied there
+        with tempfile.TemporaryDirectory() as local:
+            drawn = _save(fig, Path(local))
+            paths = [join(str(out_dir), p.name) for p in drawn]
+            for path, target in zip(drawn, paths):
+                store.put_file(path, target)
+    else:
+        paths = _save(fig, Path(out_dir))
+    plt.close(fig)
+    return paths
+
+
+def _save(fig, out_dir: Path) -> list[Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = [out_dir / "curves.png", out_dir / "curves.svg"]
     fig.savefig(paths[0], dpi=130)
     fig.savefig(paths[1])
-    plt.close(fig)
     return paths
 
 
@@ -129,7 +143,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--rows", default=",".join(DEFAULT_ROWS),
                    help=f"comma-separated rows to draw, those present (default: {','.join(DEFAULT_ROWS)})")
     p.add_argument("--metric", choices=sorted(METRICS), default="accuracy", help="default: accuracy")
-    p.add_argument("--out", default="figures", metavar="DIR", help="output directory (default ./figures)")
+    p.add_argument("--out", default="figures", metavar="DIR", help="output directory, a path or a URI such as the sweep's own <sweep>/figures (default ./figures)")
     return p
 
 

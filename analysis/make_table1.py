@@ -12,7 +12,6 @@ table1_paired.csv. `sweep/run.py` calls `render_table1(...)` at the end of `make
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from pathlib import Path
@@ -20,7 +19,8 @@ from pathlib import Path
 from analysis import table1 as t1
 from analysis.results import DEFAULT_RESULTS_ROOT, METRICS, SweepError, find_latest_sweep, load_sweeps, probe_dir
 from sweep.store import provenance
-from sweep.store.layout import PROBE, SweepLayout
+from sweep.store import files as store
+from sweep.store.layout import SweepLayout, split
 
 
 def build(sweep_paths=None, *, metric="accuracy", paper=False, fractions=None, baseline="advmask",
@@ -55,13 +55,9 @@ def render_table1(sweep_paths=None, *, metric: str = "accuracy", paper: bool = F
     return markdown
 
 
-def sweep_root(path: str | os.PathLike) -> Path:
-    """The sweep directory of a path given as --sweep (the sweep itself or its probe experiment)."""
-    experiment = probe_dir(path)
-    for candidate in (Path(path).expanduser().resolve(), experiment.parent):
-        if Path(SweepLayout(str(candidate)).experiment(PROBE)) == experiment:
-            return candidate
-    return experiment.parent
+def sweep_root(path: str | os.PathLike) -> str:
+    """The sweep directory (a path or a URI) of a path given as --sweep (the sweep itself or its probe experiment)."""
+    return split(probe_dir(path))[0]
 
 
 def provenance_footer(sweep_paths) -> str:
@@ -72,10 +68,10 @@ def provenance_footer(sweep_paths) -> str:
     for path in sweep_paths:
         root = sweep_root(path)
         try:
-            record = json.loads(Path(SweepLayout(str(root)).plan).read_text()).get(provenance.KEY)
+            record = (store.read_json(SweepLayout(root).plan) or {}).get(provenance.KEY)
         except (OSError, ValueError):
             record = None
-        lines.append(f"- {root.name}: {provenance.footer(record)}")
+        lines.append(f"- {split(root)[1]}: {provenance.footer(record)}")
     return "\n".join(lines) + "\n"
 
 

@@ -4,7 +4,8 @@ A sweep written by `sweep/run.py` lives in `<storage>/<sweep name>/` with a Tune
 in `probe/` (docs/architecture.md, "Sweep results"). We read it with
 `ray.tune.ExperimentAnalysis`: the trial objects give each trial's config and status (and
 the stored error of a failed trial), `.dataframe()` gives each trial's last reported
-metrics. No log is parsed. Reading needs no running Ray cluster.
+metrics. No log is parsed. Reading needs no running Ray cluster. A sweep under a URI
+(`s3://bucket/prefix/<name>`, an `?endpoint_override=` query kept at the end) is read from there.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ from pathlib import Path
 import pandas as pd
 
 from ecgmask.tasks import TASKS as TASK_REGISTRY
-from sweep.store.layout import PROBE, SweepLayout
+from sweep.store import files as store
+from sweep.store.layout import PROBE, SweepLayout, is_uri, split
 
 # --metric name -> the result key run_probe reports (a fraction in [0, 1])
 METRICS = {
@@ -73,8 +75,27 @@ def _last_written(sweep: Path) -> float:
     return max((p.stat().st_mtime for p in states), default=experiment.stat().st_mtime)
 
 
-def probe_dir(path: str | os.PathLike) -> Path:
-    """Accepts a sweep directory (holding its probe experiment) or the probe experiment directory itself."""
+def _uri_probe_dir(path: str) -> str:
+    def is_experiment(where: str) -> bool:
+        return any(n.startswith("experiment_state-") and n.endswith(".json") for n in store.list_names(where))
+
+    try:
+        for candidate in (SweepLayout(path).experiment(PROBE), path):
+            if is_experiment(candidate):
+                return candidate
+        found = store.list_names(path)
+    except OSError as exc:
+        raise SweepError(f"{path}: cannot be read ({str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__})") from exc
+    if not found:
+        raise SweepError(f"{path}: no such sweep")
+    raise SweepError(f"{path}: not a sweep (no {PROBE}/ experiment) and not a Tune experiment (no experiment_state-*.json)")
+
+
+def probe_dir(path: str | os.PathLike) -> Path | str:
+    """Accepts a sweep directory (holding its probe experiment) or the probe experiment directory
+    itself; a local Path, or the URI of a sweep stored under one."""
+    if is_uri(path):
+        return _uri_probe_dir(str(path))
     path = Path(path).expanduser().resolve()
     if not path.exists():
         raise SweepError(f"{path}: no such sweep directory")
@@ -152,7 +173,7 @@ def load_probe_results(sweep: str | os.PathLike) -> pd.DataFrame:
         if isinstance(metrics, pd.DataFrame):  # one row per trial in .dataframe(); be safe
             metrics = metrics.iloc[-1]
         record = {
-            "sweep": str(path.parent),
+            "sweep": split(path)[0],
             "trial_id": trial.trial_id,
             "row": str(config["row"]),
             "task": str(config["task"]),

@@ -135,9 +135,10 @@ def print_results(sweep_dir: str) -> None:
     from analysis.plot_masks import main as plot_masks_main
     from analysis.plot_pretrain_loss import plot_pretrain_loss, pretrain_history
 
-    from sweep.store.layout import SweepLayout
+    from sweep.store.layout import SweepLayout, is_uri
 
-    figures = Path(SweepLayout(sweep_dir).figures)
+    figures = SweepLayout(sweep_dir).figures
+    figures = figures if is_uri(figures) else Path(figures)  # a bucket's figures: the curves go there
     try:
         print(render_table1([str(sweep_dir)]))
     except Exception as err:

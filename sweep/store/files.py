@@ -102,6 +102,18 @@ def publish_dir(local_dir: str, target: str) -> None:
     os.replace(staging, target_path)
 
 
+def put_file(local_path: str | os.PathLike, target: str) -> None:
+    """Copies one local file to `target`, a local path or a URI."""
+    if is_uri(target):
+        import pyarrow.fs
+
+        fs, p = _fs(target)
+        pyarrow.fs.copy_files(str(local_path), p, destination_filesystem=fs)
+        return
+    Path(target).parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(local_path, target)
+
+
 def localize_dir(path: str, cache_root: str | None = None) -> str:
     """A local directory with the contents of `path`: the path itself when it is local, a
     node-local copy (shared by every trial on the node) when it is a URI."""
@@ -119,6 +131,7 @@ def localize_dir(path: str, cache_root: str | None = None) -> str:
         if not (local / ".complete").exists():
             if local.exists():
                 shutil.rmtree(local)
+            local.mkdir()  # copy_files makes the subfolders of the copy, not its top folder
             pyarrow.fs.copy_files(path, str(local))
             (local / ".complete").touch()
     return str(local)

@@ -51,11 +51,23 @@ def is_uri(path: str | os.PathLike) -> bool:
 
 
 def join(base: str | os.PathLike, *parts: str) -> str:
-    """`base/part/...` for a local path (the OS's separator) or a URI (always `/`)."""
+    """`base/part/...` for a local path (the OS's separator) or a URI (always `/`; a query such
+    as `?endpoint_override=host:port` stays at the end, where pyarrow reads it)."""
     base = str(base)
     if is_uri(base):
-        return "/".join([base.rstrip("/"), *parts])
+        path, mark, query = base.partition("?")
+        return "/".join([path.rstrip("/"), *parts]) + mark + query
     return str(Path(base, *parts))
+
+
+def split(path: str | os.PathLike) -> tuple[str, str]:
+    """(parent, name) of a local path or a URI (a URI's query stays with the parent)."""
+    path = str(path)
+    if not is_uri(path):
+        return str(Path(path).parent), Path(path).name
+    location, mark, query = path.partition("?")
+    parent, _, name = location.rstrip("/").rpartition("/")
+    return parent + mark + query, name
 
 
 def sweep_dir(storage: str | os.PathLike, name: str) -> str:

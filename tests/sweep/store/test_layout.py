@@ -31,6 +31,17 @@ def test_uri_paths_keep_slashes():
     assert sweep.encoder("a-s1") == "s3://bucket/sweeps/demo/encoders/a-s1"
 
 
+def test_a_uri_query_stays_at_the_end_of_every_path():
+    storage = "s3://bucket/sweeps?endpoint_override=127.0.0.1:9000&scheme=http"
+    sweep = SweepLayout(layout.sweep_dir(storage, "demo"))
+    query = "?endpoint_override=127.0.0.1:9000&scheme=http"
+    assert sweep.root == "s3://bucket/sweeps/demo" + query
+    assert sweep.encoder("a-s1") == "s3://bucket/sweeps/demo/encoders/a-s1" + query
+    assert sweep.experiment(PROBE) == "s3://bucket/sweeps/demo/probe" + query
+    assert layout.split(sweep.experiment(PROBE)) == (sweep.root, "probe")
+    assert layout.split("/a/b/probe") == ("/a/b", "probe")
+
+
 def test_a_local_storage_is_made_absolute(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     assert layout.sweep_dir("results", "x") == str(tmp_path / "results" / "x")
