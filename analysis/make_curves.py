@@ -19,7 +19,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from analysis.results import DEFAULT_RESULTS_ROOT, METRIC_LABELS, METRICS, TASKS, SweepError, load_sweeps
+from analysis.results import DEFAULT_RESULTS_ROOT, METRIC_LABELS, METRICS, SweepError, load_sweeps
+from ecgmask.tasks import TASKS  # registry order: arrhythmia, sex, then the others
 from analysis.table1 import format_fraction, order_rows, select_trials, task_metric
 from sweep.store import files as store
 from sweep.store.layout import is_uri, join

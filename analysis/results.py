@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from ecgmask.tasks import TASKS as TASK_REGISTRY
+from search_spaces import augmentations
 from sweep.store import files as store
-from sweep.store.layout import PROBE, SweepLayout, is_uri, split
+from sweep.store.layout import PROBE, SweepError, SweepLayout, is_uri, split
 
 # --metric name -> the result key run_probe reports (a fraction in [0, 1])
 METRICS = {
@@ -31,13 +31,10 @@ METRIC_LABELS = {
     "balanced_accuracy": "test balanced accuracy",
     "auc": "test AUC (macro one-vs-rest)",
 }
-# The paper's Table 1 rows, in its order; `random` (a probe on random features) follows.
-PAPER_ROWS = (
-    "scratch", "gaussian", "powerline", "stft", "wander", "shift",
-    "mask", "blockmask", "peakmask", "advmask", "3kg", "advmask+3kg",
-)
-TABLE_ROWS = PAPER_ROWS + ("random",)
-TASKS = tuple(TASK_REGISTRY)  # registry order (ecgmask/tasks.py): arrhythmia, sex, then the others
+# The paper's Table 1 rows in its order, then `random` (a probe on random features): the rows
+# of the `augmentations` space, the one list of them
+PAPER_ROWS = augmentations.PAPER_ROWS
+TABLE_ROWS = tuple(row.name for row in augmentations.ROWS)
 CONFIG_KEYS = ("row", "task", "fraction", "seed")
 # val_auc: the early-stopping score of a multi-label task (which reports no val_accuracy)
 RESULT_KEYS = ("test_accuracy", "test_balanced_accuracy", "test_auc", "val_accuracy", "val_auc", "n_train", "n_test")
@@ -48,10 +45,6 @@ TIDY_COLUMNS = (
 ) + RESULT_KEYS
 
 DEFAULT_RESULTS_ROOT = Path("results")
-
-
-class SweepError(ValueError):
-    """A sweep path that cannot be read; the message names the path and the reason."""
 
 
 def _probe_experiment(sweep: Path) -> Path:

@@ -33,7 +33,7 @@ def parse_args(argv=None):
     p.add_argument("--seeds", default="1,10,42")
     p.add_argument("--tasks", default="arrhythmia,sex")
     p.add_argument("--fractions", default="1.0,0.1,0.01")
-    p.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE", help="profile override (as sweep/run.py)")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="a setting, as sweep/run.py --set (an undotted key is a profile field)")
     return p.parse_args(argv)
 
 
@@ -74,11 +74,9 @@ def main(argv=None) -> int:
     from ecgmask.data import default_study
     from ecgmask.profiles import get_profile
     from search_spaces import get_space
-    from sweep.run import profile_overrides
+    from sweep.settings import parse
 
-    base = get_profile(args.profile)
-    overrides = profile_overrides(base, args.set)
-    profile = base.with_overrides(**overrides) if overrides else base
+    profile = parse(args.set).resolve_profile(get_profile(args.profile))
     csv = lambda text, cast=str: [cast(t) for t in text.split(",") if t]  # noqa: E731
     plan = get_space("augmentations").plan(args.profile, tuple(csv(args.seeds, int)))
     plan = plan.select(rows=csv(args.rows), tasks=csv(args.tasks), fractions=csv(args.fractions, float))

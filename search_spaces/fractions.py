@@ -3,7 +3,8 @@ against scratch and a random encoder, probed at eight label fractions."""
 
 from __future__ import annotations
 
-from search_spaces.plan import DEFAULT_SEEDS, TASKS, Row, SweepPlan, grid_plan
+from ecgmask.tasks import PAPER_TASKS
+from search_spaces.plan import DEFAULT_SEEDS, Row, SweepPlan, grid_plan
 
 FRACTIONS = (0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0)
 BEST = ("advmask+3kg", "advmask", "3kg")
@@ -12,7 +13,7 @@ ROWS = (Row("scratch", mode="scratch"), *(Row(a, augmentation=a) for a in BEST),
 
 def describe() -> str:
     return (
-        f"{', '.join(BEST)} vs scratch and random, probed on {', '.join(TASKS)} at fractions "
+        f"{', '.join(BEST)} vs scratch and random, probed on {', '.join(PAPER_TASKS)} at fractions "
         f"{', '.join(f'{f:g}' for f in FRACTIONS)}."
     )
 

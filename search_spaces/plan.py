@@ -13,11 +13,11 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from ecgmask.tasks import PAPER_TASKS, get_task
+from ecgmask.transfer.config import CHECKPOINT_MODES, MODES
 
 DEFAULT_SEEDS = (1, 10, 42)  # the reference code's seeds (method.md)
-TASKS = PAPER_TASKS  # probed by default; any task of ecgmask/tasks.py can be asked for with select(tasks=...)
 TABLE1_FRACTIONS = (1.0, 0.1, 0.01)
-NO_PRETRAINING_MODES = ("scratch", "random")
+NO_PRETRAINING_MODES = tuple(m for m in MODES if m not in CHECKPOINT_MODES)  # scratch, random: no encoder to read
 PRETRAIN_LABELS = ("key", "row")
 
 
@@ -169,7 +169,7 @@ def grid_plan(
     profile: str,
     rows: list[Row],
     seeds: tuple[int, ...] = DEFAULT_SEEDS,
-    tasks: tuple[str, ...] = TASKS,
+    tasks: tuple[str, ...] = PAPER_TASKS,  # any task of ecgmask/tasks.py can be asked for with select(tasks=...)
     fractions: tuple[float, ...] = TABLE1_FRACTIONS,
     description: str = "",
 ) -> SweepPlan:

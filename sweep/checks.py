@@ -6,13 +6,10 @@ the CLI prints it argparse-style and exits 2. Nothing here starts Ray.
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import os
 import tempfile
 import threading
-import types
-import typing
 from pathlib import Path
 
 STORAGE_TIMEOUT_S = 10.0  # how long a URI storage may take to answer
@@ -77,68 +74,6 @@ def fractions(text: str | None) -> list[float] | None:
     return out
 
 
-# --------------------------------------------------------------------------- --set
-
-_TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
-
-
-def _field_types(profile) -> dict[str, tuple[type, bool]]:
-    """name -> (value type, None allowed) from the Profile's annotations."""
-    hints = typing.get_type_hints(type(profile))
-    out = {}
-    for f in dataclasses.fields(profile):
-        if f.name == "name":
-            continue
-        hint = hints[f.name]
-        args = typing.get_args(hint)
-        if typing.get_origin(hint) in (typing.Union, types.UnionType) and type(None) in args:
-            out[f.name] = (next(a for a in args if a is not type(None)), True)
-        else:
-            out[f.name] = (hint, False)
-    return out
-
-
-def profile_overrides(profile, pairs: list[str]) -> dict:
-    """--set FIELD=VALUE pairs, cast to the type of the profile's field and range-checked:
-    integers >= 1 (sizes, epochs, steps, patiences), floats finite and > 0 (learning rates),
-    `none` only where the field allows it."""
-    types_ = _field_types(profile)
-    out = {}
-    for pair in pairs:
-        name, sep, text = pair.partition("=")
-        name, text = name.strip(), text.strip()
-        if not sep or name not in types_:
-            raise BadArgument(f"--set {pair!r}: expected FIELD=VALUE with FIELD one of {', '.join(sorted(types_))}")
-        kind, nullable = types_[name]
-        if text.lower() == "none":
-            if not nullable:
-                raise BadArgument(f"--set {pair!r}: {name} cannot be none")
-            out[name] = None
-        elif kind is bool:
-            if text.lower() not in _TRUE + _FALSE:
-                raise BadArgument(f"--set {pair!r}: {name} is true or false")
-            out[name] = text.lower() in _TRUE
-        elif kind is int:
-            try:
-                value = int(text)
-            except ValueError:
-                raise BadArgument(f"--set {pair!r}: {name} is an integer") from None
-            if value < 1:  # every integer of a profile is a size, a count or a patience
-                raise BadArgument(f"--set {pair!r}: {name} must be >= 1")
-            out[name] = value
-        elif kind is float:
-            try:
-                value = float(text)
-            except ValueError:
-                raise BadArgument(f"--set {pair!r}: {name} is a number") from None
-            if not math.isfinite(value) or value <= 0:
-                raise BadArgument(f"--set {pair!r}: {name} must be a finite number > 0")
-            out[name] = value
-        else:
-            out[name] = text
-    return out
-
-
 # --------------------------------------------------------------------------- storage
 
 
@@ -189,7 +124,9 @@ def uri_storage(storage: str, *, timeout_s: float | None = None) -> None:
 
 
 def storage(storage: str) -> None:
-    if "://" in str(storage):
+    from sweep.store.layout import is_uri
+
+    if is_uri(storage):
         uri_storage(storage)
     else:
         local_storage(storage)

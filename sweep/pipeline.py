@@ -20,7 +20,7 @@ from ray.tune.search.basic_variant import BasicVariantGenerator
 
 from search_spaces.plan import SweepPlan
 from sweep.store import layout
-from sweep.store.layout import SweepLayout
+from sweep.store.layout import SweepError, SweepLayout
 from sweep.observe import Observers
 from sweep.store import files as store
 from trainables.context import TrialContext
@@ -38,10 +38,6 @@ os.environ.setdefault("TUNE_DISABLE_AUTO_CALLBACK_LOGGERS", "1")
 
 MAX_FAILURES = 2  # a trial whose worker dies is restarted (from its checkpoint) twice
 SEARCH_CHECKPOINTS_TO_KEEP = 2  # a searched trial keeps its best checkpoint (by the metric) and its latest
-
-
-class SweepError(RuntimeError):
-    """The sweep cannot start (bad storage, a plan that does not match the one on disk...)."""
 
 
 @dataclass

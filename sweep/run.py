@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import os
+import shlex
 import sys
 import tempfile
 import time
@@ -31,7 +32,7 @@ from ecgmask.tasks import TASKS  # noqa: E402
 from search_spaces import get_space, names  # noqa: E402
 from search_spaces.plan import DEFAULT_SEEDS, SweepPlan  # noqa: E402
 from sweep import checks  # noqa: E402
-from sweep.checks import BadArgument, profile_overrides  # noqa: E402,F401  (profile_overrides: used by benchmarks)
+from sweep.checks import BadArgument  # noqa: E402
 from sweep.tracking import TRACKERS  # noqa: E402
 
 
@@ -92,7 +93,7 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help="a setting: pretrain.<PretrainConfig field>, probe.<ProbeConfig field> or profile.<Profile field> "
                         "(an undotted key is a profile field), e.g. --set pretrain.lr=3e-4 --set probe.lr=0.01 --set profile.epochs=10; repeatable")
     parser.add_argument("--config", metavar="FILE.yaml", help="settings from a YAML file, the same keys as --set (nested `pretrain: {lr: 3.0e-4}` or dotted); --set wins")
-    parser.add_argument("--tracker", choices=TRACKERS, help="also log every trial to MLflow or W&B, offline (pip install -e '.[track]') [TensorBoard, JSON and CSV files only]")
+    parser.add_argument("--tracker", choices=list(TRACKERS), help="also log every trial to MLflow or W&B, offline (pip install -e '.[track]') [TensorBoard, JSON and CSV files only]")
     parser.add_argument("--tracking-uri", help="MLflow tracking URI [a file store in the sweep: <sweep>/mlruns]")
     parser.add_argument("--no-dashboard", action="store_true", help="start the local cluster without the Ray dashboard [on, at http://127.0.0.1:8265 or the next free port]")
     parser.add_argument("-v", "--verbose", action="store_true", help="Tune's full output (progress table, Ray's logs, the trials' output) on the terminal too [only in <sweep>/sweep.log]")
@@ -396,7 +397,7 @@ def run_command(args, command: Command) -> int:
             print(f"  {key}: {error}")
     print(f"\nresults: {sweep_dir}")
     if plan.search is None:
-        print(f"next:    python analysis/make_table1.py --sweep {sweep_dir}")
+        print(f"next:    python analysis/make_table1.py --sweep {shlex.quote(sweep_dir)}")  # a URI's query holds '&'
         print_results(sweep_dir)
     return 1 if outcome.failed else 0
 

@@ -56,10 +56,6 @@ def field_types(section: str) -> dict[str, type]:
     return {f.name: hints[f.name] for f in dataclasses.fields(cls) if f.name not in FIXED[section]}
 
 
-def valid_keys() -> list[str]:
-    return [f"{s}.{name}" for s in SECTIONS for name in field_types(s)]
-
-
 def _hint() -> str:
     per = {s: ", ".join(field_types(s)) for s in SECTIONS}
     return "; ".join(f"{s}.{{{names}}}" for s, names in per.items())

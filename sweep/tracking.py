@@ -25,10 +25,10 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 from sweep.store import layout
 
-TRACKERS = ("mlflow", "wandb")
 EXTRA = "pip install -e '.[track]'"
 ALLOW_FILE_STORE = "MLFLOW_ALLOW_FILE_STORE"  # MLflow 3 refuses its file store without it
 DEFAULT_WANDB_PROJECT = "ecgmask"
@@ -39,11 +39,67 @@ class TrackingError(ValueError):
 
 
 @dataclass(frozen=True)
+class Tracker:
+    """One tracker of `--tracker`: its package, whether `--tracking-uri` names where it writes
+    (otherwise it writes under the sweep, which must then be local), its line for the
+    terminal and its Tune logger callback."""
+
+    package: str
+    takes_uri: bool
+    describe: Callable  # (tracking, sweep_dir) -> str
+    callback: Callable  # (tracking, stage, sweep_dir, name) -> a Tune logger callback
+
+
+def _mlflow_describe(tracking: "Tracking", sweep_dir: str) -> str:
+    return f"MLflow, {tracking.mlflow_uri(sweep_dir)}"
+
+
+def _mlflow_callback(tracking: "Tracking", stage: str, sweep_dir: str, name: str):
+    from ray.air.integrations.mlflow import MLflowLoggerCallback
+
+    uri = tracking.mlflow_uri(sweep_dir)
+    if uri.startswith("file:"):
+        os.environ.setdefault(ALLOW_FILE_STORE, "true")
+    return MLflowLoggerCallback(tracking_uri=uri, experiment_name=name, tags={"stage": stage, "sweep": name}, save_artifact=False)
+
+
+def _wandb_describe(tracking: "Tracking", sweep_dir: str) -> str:
+    project, entity = tracking.wandb_target()
+    where = f"{entity}/{project}" if entity else project
+    return f"W&B ({os.environ.get('WANDB_MODE', 'offline')}), project {where}, {layout.SweepLayout(sweep_dir).wandb}"
+
+
+def _wandb_callback(tracking: "Tracking", stage: str, sweep_dir: str, name: str):
+    from ray.air.integrations.wandb import WandbLoggerCallback
+
+    directory = layout.SweepLayout(sweep_dir).wandb
+    os.makedirs(directory, exist_ok=True)
+    # the callback's setup asks for an API key unless WANDB_MODE is offline in the driver
+    os.environ.setdefault("WANDB_MODE", "offline")
+    project, entity = tracking.wandb_target()
+    return WandbLoggerCallback(
+        project=project,
+        entity=entity,  # passed on to wandb.init
+        group=f"{name}/{stage}",
+        # the logging actor does not inherit WANDB_MODE: wandb.init takes it as an argument
+        mode=os.environ["WANDB_MODE"],
+        dir=directory,
+    )
+
+
+# A new tracker is one entry here (and its package in the `track` extra).
+TRACKERS: dict[str, Tracker] = {
+    "mlflow": Tracker("mlflow", True, _mlflow_describe, _mlflow_callback),
+    "wandb": Tracker("wandb", False, _wandb_describe, _wandb_callback),
+}
+
+
+@dataclass(frozen=True)
 class Tracking:
     """Which tracker (None: files only) and where it writes."""
 
     tracker: str | None = None
-    tracking_uri: str | None = None  # mlflow only; None: the sweep's own file store
+    tracking_uri: str | None = None  # a tracker that takes one (MLflow); None: the sweep's own files
     wandb_project: str | None = None  # wandb only; None: $WANDB_PROJECT, else DEFAULT_WANDB_PROJECT
     wandb_entity: str | None = None  # wandb only; None: $WANDB_ENTITY, else W&B's default entity
 
@@ -51,22 +107,24 @@ class Tracking:
         """Before Ray starts: the tracker is known, installed, and has somewhere to write."""
         if self.tracker != "wandb" and (self.wandb_project or self.wandb_entity):
             raise TrackingError(f"--wandb-{'project' if self.wandb_project else 'entity'} needs --tracker wandb")
+        with_uri = [name for name, t in TRACKERS.items() if t.takes_uri]
         if self.tracker is None:
             if self.tracking_uri:
-                raise TrackingError("--tracking-uri needs --tracker mlflow")
+                raise TrackingError(f"--tracking-uri needs --tracker {' or '.join(with_uri)}")
             return
         if self.tracker not in TRACKERS:
             raise TrackingError(f"--tracker {self.tracker}: choose one of {list(TRACKERS)}")
+        spec = TRACKERS[self.tracker]
         try:
-            __import__(self.tracker)
+            __import__(spec.package)
         except ImportError:
-            raise TrackingError(f"--tracker {self.tracker}: the {self.tracker} package is not installed ({EXTRA})") from None
-        if self.tracker == "wandb" and self.tracking_uri:
-            raise TrackingError("--tracking-uri is MLflow's; W&B's offline runs go under the sweep")
-        if layout.is_uri(sweep_dir) and (self.tracker == "wandb" or not self.tracking_uri):
+            raise TrackingError(f"--tracker {self.tracker}: the {spec.package} package is not installed ({EXTRA})") from None
+        if self.tracking_uri and not spec.takes_uri:
+            raise TrackingError(f"--tracking-uri is for {' or '.join(with_uri)}; {self.tracker}'s offline runs go under the sweep")
+        if layout.is_uri(sweep_dir) and not (spec.takes_uri and self.tracking_uri):
             raise TrackingError(
                 f"--tracker {self.tracker}: the sweep is under {sweep_dir}, where no local tracking files can go"
-                + ("; pass --tracking-uri (an MLflow server or sqlite:///path)" if self.tracker == "mlflow" else "")
+                + ("; pass --tracking-uri (an MLflow server or sqlite:///path)" if spec.takes_uri else "")
             )
 
     def mlflow_uri(self, sweep_dir: str) -> str:
@@ -78,50 +136,13 @@ class Tracking:
         return project, self.wandb_entity or os.environ.get("WANDB_ENTITY") or None
 
     def describe(self, sweep_dir: str) -> str:
-        if self.tracker == "mlflow":
-            return f"MLflow, {self.mlflow_uri(sweep_dir)}"
-        if self.tracker == "wandb":
-            project, entity = self.wandb_target()
-            where = f"{entity}/{project}" if entity else project
-            return f"W&B ({os.environ.get('WANDB_MODE', 'offline')}), project {where}, {layout.SweepLayout(sweep_dir).wandb}"
-        return "files only"
+        return TRACKERS[self.tracker].describe(self, sweep_dir) if self.tracker else "files only"
 
     def callbacks(self, stage: str, sweep_dir: str) -> list:
         """The logger callbacks of one stage's `tune.RunConfig`."""
         from ray.tune.logger import CSVLoggerCallback, JsonLoggerCallback, TBXLoggerCallback
 
         out = [JsonLoggerCallback(), CSVLoggerCallback(), TBXLoggerCallback()]
-        name = os.path.basename(str(sweep_dir).rstrip("/"))
-        if self.tracker == "mlflow":
-            from ray.air.integrations.mlflow import MLflowLoggerCallback
-
-            uri = self.mlflow_uri(sweep_dir)
-            if uri.startswith("file:"):
-                os.environ.setdefault(ALLOW_FILE_STORE, "true")
-            out.append(
-                MLflowLoggerCallback(
-                    tracking_uri=uri,
-                    experiment_name=name,
-                    tags={"stage": stage, "sweep": name},
-                    save_artifact=False,
-                )
-            )
-        elif self.tracker == "wandb":
-            from ray.air.integrations.wandb import WandbLoggerCallback
-
-            directory = layout.SweepLayout(sweep_dir).wandb
-            os.makedirs(directory, exist_ok=True)
-            # the callback's setup asks for an API key unless WANDB_MODE is offline in the driver
-            os.environ.setdefault("WANDB_MODE", "offline")
-            project, entity = self.wandb_target()
-            out.append(
-                WandbLoggerCallback(
-                    project=project,
-                    entity=entity,  # passed on to wandb.init
-                    group=f"{name}/{stage}",
-                    # the logging actor does not inherit WANDB_MODE: wandb.init takes it as an argument
-                    mode=os.environ["WANDB_MODE"],
-                    dir=directory,
-                )
-            )
+        if self.tracker:
+            out.append(TRACKERS[self.tracker].callback(self, stage, sweep_dir, layout.split(sweep_dir)[1]))
         return out

@@ -18,6 +18,7 @@ from search_spaces.plan import NO_PRETRAINING_MODES
 from sweep.store import layout, provenance
 from sweep.store import files as store
 from trainables.context import TrialContext, open_cache
+from trainables.loop import plain, report_done
 from trainables.pretrain import planned
 
 STAGE = layout.PROBE
@@ -58,9 +59,7 @@ def probe_trainable(config: dict, *, context: TrialContext) -> None:
 
 def _probe(config: dict, context: TrialContext) -> None:
     key = config["key"]
-    done = store.read_json(context.layout.done(STAGE, key))
-    if done is not None:
-        tune.report(done["result"])
+    if report_done(context, STAGE, key):
         return
     context.set_threads()
     probe_config = ProbeConfig.from_profile(context.profile, **probe_fields(config))
@@ -68,7 +67,7 @@ def _probe(config: dict, context: TrialContext) -> None:
     store.record_start(context.layout, STAGE, key)
     cache = open_cache(context.data["downstream"])
     metrics = run_probe(probe_config, cache, checkpoint)
-    metrics = {k: (v.item() if hasattr(v, "item") else v) for k, v in metrics.items()}
+    metrics = plain(metrics)
     for name in ("test_accuracy", "val_accuracy"):
         if name in metrics and not math.isfinite(float(metrics[name])):
             raise FloatingPointError(f"probe trial {key}: {name} is {metrics[name]}")

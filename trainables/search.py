@@ -8,16 +8,12 @@ trial between epochs. Resumes from its last checkpoint like the pretraining trai
 from __future__ import annotations
 
 import dataclasses
-import shutil
-
-from ray import tune
 
 from ecgmask.pretrain import PretrainConfig, Pretrainer
 from ecgmask.transfer import ProbeConfig, run_probe
 from sweep.store import provenance
-from sweep.store.staging import new_staging_dir
 from trainables.context import TrialContext, open_cache
-from trainables.pretrain import check_finite, clean_metrics
+from trainables.loop import plain, resume_or_start, run_epochs
 from trainables.probe import probe_fields
 
 PROBE_KEYS = ("task", "fraction", "mode", "row", "key")
@@ -31,33 +27,14 @@ def search_trainable(config: dict, *, context: TrialContext) -> None:
         raise ValueError(f"search trial: unknown config key(s) {unknown}")
     cache = open_cache(context.data["pretrain"])
     downstream = open_cache(context.data["downstream"])
-    checkpoint = tune.get_checkpoint()
-    if checkpoint is not None:
-        with checkpoint.as_directory() as directory:
-            trainer = Pretrainer.from_checkpoint(directory, cache)
-    else:
-        cfg = PretrainConfig.from_profile(context.profile, **{k: v for k, v in config.items() if k in names})
-        trainer = Pretrainer(cfg, cache)
-    probe_config = ProbeConfig.from_profile(
-        context.profile, **probe_fields({"mode": "linear", "key": config.get("key"), **config})
-    )
-    every = max(1, int(context.checkpoint_every))
+    fields = {k: v for k, v in config.items() if k in names}
+    trainer, _ = resume_or_start(Pretrainer, lambda: PretrainConfig.from_profile(context.profile, **fields), cache)
+    probe_config = ProbeConfig.from_profile(context.profile, **probe_fields({"mode": "linear", "key": config.get("key"), **config}))
     # ASHA may stop a sample after any epoch: every result carries the record
     record = {provenance.KEY: provenance.trial_provenance(context.provenance)}
-    while True:
-        metrics = clean_metrics(trainer.run_epoch())
-        check_finite("search", metrics)
-        staging = new_staging_dir(context.sweep_dir, "search")  # under the sweep: a kill leaves nothing in /tmp
-        try:
-            trainer.save_checkpoint(staging)  # the probe reads encoder.pt from here
-            probe = run_probe(probe_config, downstream, staging)
-            result = {**metrics, **{k: (v.item() if hasattr(v, "item") else v) for k, v in probe.items()}, **record}
-            last = bool(metrics.get("stop"))
-            if last or int(metrics["epoch"]) % every == 0:
-                tune.report(result, checkpoint=tune.Checkpoint.from_directory(staging))
-            else:
-                tune.report(result)
-        finally:
-            shutil.rmtree(staging, ignore_errors=True)
-        if last:
-            return
+
+    def result_of(metrics: dict, staging: str, last: bool) -> dict:
+        probe = run_probe(probe_config, downstream, staging)  # reads the epoch's encoder.pt
+        return {**metrics, **plain(probe), **record}
+
+    run_epochs(trainer, context, "search", result_of, stage_every_epoch=True)

@@ -46,6 +46,11 @@ STAGING = "staging"
 LOCK_FILE = "driver.lock"
 
 
+class SweepError(ValueError):
+    """A sweep that cannot start or cannot be read (bad storage, a plan that does not match the
+    stored one, a path that holds no sweep); the message names the path and the reason."""
+
+
 def is_uri(path: str | os.PathLike) -> bool:
     return "://" in str(path)
 

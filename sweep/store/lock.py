@@ -25,6 +25,7 @@ import time
 from pathlib import Path
 
 from sweep.store.layout import LOCK_FILE as LOCK_NAME
+from sweep.store.layout import is_uri
 
 
 class SweepBusy(RuntimeError):
@@ -33,7 +34,7 @@ class SweepBusy(RuntimeError):
 
 def lock_path(sweep_dir: str) -> Path:
     """The lock file of a sweep: in the sweep for a local path, in the temp dir for a URI."""
-    if "://" in str(sweep_dir):
+    if is_uri(sweep_dir):
         digest = hashlib.sha1(str(sweep_dir).rstrip("/").encode()).hexdigest()[:16]
         return Path(tempfile.gettempdir()) / "ecgmask-sweep-locks" / f"{digest}.lock"
     return Path(sweep_dir) / LOCK_NAME

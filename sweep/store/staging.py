@@ -20,12 +20,13 @@ import socket
 import tempfile
 from pathlib import Path
 
-from sweep.store.layout import STAGING
+from ecgmask.data.cache import pid_alive
+from sweep.store.layout import STAGING, is_uri
 
 
 def staging_root(sweep_dir: str) -> Path:
     sweep_dir = str(sweep_dir)
-    if "://" in sweep_dir:
+    if is_uri(sweep_dir):
         digest = hashlib.sha1(sweep_dir.rstrip("/").encode()).hexdigest()[:16]
         return Path(tempfile.gettempdir()) / "ecgmask-staging" / digest
     return Path(sweep_dir) / STAGING
@@ -36,13 +37,7 @@ def _owner_gone(name: str, host: str) -> bool:
     parts = name.split("@")
     if len(parts) != 4 or parts[1] != host or not parts[2].isdigit():
         return False
-    try:
-        os.kill(int(parts[2]), 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False
-    return False
+    return not pid_alive(int(parts[2]))
 
 
 def new_staging_dir(sweep_dir: str, key: str) -> str:
@@ -58,5 +53,5 @@ def new_staging_dir(sweep_dir: str, key: str) -> str:
 
 def clear_staging(sweep_dir: str) -> None:
     """Removes the staging folders of a local sweep (the driver, before any trial starts)."""
-    if "://" not in str(sweep_dir):
+    if not is_uri(sweep_dir):
         shutil.rmtree(staging_root(sweep_dir), ignore_errors=True)

@@ -77,17 +77,6 @@ def test_a_bad_argument_is_refused_in_one_line_before_ray(extra, message, dry_ru
     assert not (tmp_path / "results").exists()  # nothing written
 
 
-def test_the_set_values_that_are_fine_are_typed():
-    from ecgmask.profiles import LAPTOP
-
-    assert checks.profile_overrides(LAPTOP, ["epochs=2", "max_steps_per_epoch=5", "scratch_lr=3e-4"]) == {
-        "epochs": 2,
-        "max_steps_per_epoch": 5,
-        "scratch_lr": 3e-4,
-    }
-    assert checks.profile_overrides(LAPTOP, ["max_steps_per_epoch=none"]) == {"max_steps_per_epoch": None}
-
-
 def test_storage_under_a_regular_file_is_refused(tmp_path, capsys, no_ray):
     (tmp_path / "file").write_text("not a directory")
     line = refusal(capsys, ["--space", "augmentations", "--dry-run", "--storage", str(tmp_path / "file" / "results")])

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 
-from ecgmask.profiles import LAPTOP
 from sweep import run
 from sweep.checks import BadArgument
 from sweep.ray_session import resolve_auth_mode
@@ -21,13 +20,6 @@ def test_help_lists_the_spaces_and_options():
     assert out.returncode == 0, out.stderr
     for text in ("--space", "--resume", "--dry-run", "--gpus-per-trial", "--storage", "augmentations:", "tune:"):
         assert text in out.stdout
-
-
-def test_profile_overrides_are_typed_and_checked():
-    assert run.profile_overrides(LAPTOP, ["epochs=2", "max_steps_per_epoch=5"]) == {"epochs": 2, "max_steps_per_epoch": 5}
-    assert run.profile_overrides(LAPTOP, ["max_steps_per_epoch=none"]) == {"max_steps_per_epoch": None}
-    with pytest.raises(BadArgument, match="no_such"):
-        run.profile_overrides(LAPTOP, ["no_such=1"])
 
 
 def test_auth_mode_is_always_explicit_for_a_local_cluster(monkeypatch):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from ecgmask.profiles import SMOKE
-from search_spaces import get_space
+from search_spaces import get_space, names
 from sweep import settings
 from sweep.settings import SettingsError
 
@@ -99,7 +99,7 @@ def test_a_setting_the_space_varies_or_searches_is_refused():
     settings.validate(tuned, SMOKE)
 
 
-@pytest.mark.parametrize("space", ["augmentations", "masks", "sparsity", "fractions", "tune"])
+@pytest.mark.parametrize("space", names())  # every space of the registry, a new one included
 def test_every_space_names_augmentations_and_parameters_the_core_has(space):
     settings.validate(get_space(space).plan("smoke", (1,)), SMOKE)
 

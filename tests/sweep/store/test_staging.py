@@ -23,6 +23,7 @@ class Killed(Exception):
 
 
 def test_a_killed_pretraining_trial_leaves_its_checkpoint_under_the_sweep(tmp_path, monkeypatch):
+    from trainables import loop
     from trainables import pretrain as trainable
 
     temp = tmp_path / "tmp"
@@ -36,9 +37,9 @@ def test_a_killed_pretraining_trial_leaves_its_checkpoint_under_the_sweep(tmp_pa
             raise Killed  # killed while Tune takes the checkpoint
 
     with ray_fixture.load_standin().installed() as core:
-        monkeypatch.setattr(trainable.tune, "get_checkpoint", lambda: None)
-        monkeypatch.setattr(trainable.tune, "report", report)
-        monkeypatch.setattr(trainable.shutil, "rmtree", lambda *a, **k: None)  # a killed process cleans nothing
+        monkeypatch.setattr(loop.tune, "get_checkpoint", lambda: None)
+        monkeypatch.setattr(loop.tune, "report", report)
+        monkeypatch.setattr(loop.shutil, "rmtree", lambda *a, **k: None)  # a killed process cleans nothing
         data = {"pretrain": core.make_cache(tmp_path / "pre"), "downstream": core.make_cache(tmp_path / "down")}
         context = TrialContext(sweep_dir=str(tmp_path / "sweep"), profile=LAPTOP.with_overrides(epochs=2), data=data, cpus=1)
         with pytest.raises(Killed):
