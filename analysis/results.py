@@ -78,7 +78,7 @@ def _uri_probe_dir(path: str) -> str:
                 return candidate
         found = store.list_names(path)
     except OSError as exc:
-        raise SweepError(f"{path}: cannot be read ({str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__})") from exc
+        raise SweepError(f"{path}: cannot be read ({first_error_line(exc)})") from exc
     if not found:
         raise SweepError(f"{path}: no such sweep")
     raise SweepError(f"{path}: not a sweep (no {PROBE}/ experiment) and not a Tune experiment (no experiment_state-*.json)")

@@ -32,6 +32,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from sweep.prepare import DEFAULT_OUT
+
 DEFAULT_AUGMENTATIONS = ("3kg", "advmask", "gaussian")
 DEFAULT_EPOCHS = (1, 3, 10, 30)
 DEFAULT_FRACTIONS = (0.01, 0.1, 1.0)
@@ -260,7 +262,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pretrain-records", type=int, help="synthetic pretraining records (default: the profile's)")
     parser.add_argument("--downstream-records", type=int, help="synthetic downstream records (default: the profile's)")
     parser.add_argument("--pretrain-cache", help="pretrain on this cache instead of the synthetic corpus")
-    parser.add_argument("--data", default=".cache/data", help="where the synthetic corpus lives (default .cache/data)")
+    parser.add_argument("--data", default=str(DEFAULT_OUT), help=f"where the synthetic corpus lives (default {DEFAULT_OUT})")
     parser.add_argument("--out", default="results/learning", help="output folder (default results/learning)")
     parser.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1),
                         help="parallel jobs, one torch thread each (default: 2)")

@@ -74,13 +74,14 @@ def main(argv=None) -> int:
     from ecgmask.data import default_study
     from ecgmask.profiles import get_profile
     from search_spaces import get_space
+    from sweep.prepare import study_root
     from sweep.settings import parse
 
     profile = parse(args.set).resolve_profile(get_profile(args.profile))
     csv = lambda text, cast=str: [cast(t) for t in text.split(",") if t]  # noqa: E731
     plan = get_space("augmentations").plan(args.profile, tuple(csv(args.seeds, int)))
     plan = plan.select(rows=csv(args.rows), tasks=csv(args.tasks), fractions=csv(args.fractions, float))
-    study = default_study(ROOT / ".cache" / "ecgmask" / profile.name, profile)
+    study = default_study(study_root(profile.name), profile)
     data = {k: str(Path(v).resolve()) for k, v in study.items()}
     print(f"{len(plan.pretrain)} pretraining + {len(plan.probe)} probing trials, one at a time, 1 CPU", flush=True)
 

@@ -19,6 +19,7 @@ DEFAULT_SEEDS = (1, 10, 42)  # the reference code's seeds (method.md)
 TABLE1_FRACTIONS = (1.0, 0.1, 0.01)
 NO_PRETRAINING_MODES = tuple(m for m in MODES if m not in CHECKPOINT_MODES)  # scratch, random: no encoder to read
 PRETRAIN_LABELS = ("key", "row")
+PROBE_PREFIX = "probe_"  # a trial config's probe_<field> is that ProbeConfig field (probe_lr, ...)
 
 
 def slug(text: str) -> str:

@@ -18,7 +18,13 @@ import os
 import sys
 from pathlib import Path
 
-DEFAULT_OUT = Path(".cache") / "data"
+DEFAULT_OUT = Path(".cache") / "data"  # prepare.py's caches, under the working directory
+STUDY_ROOT = Path(__file__).resolve().parents[1] / ".cache" / "ecgmask"  # the default synthetic study, in the checkout
+
+
+def study_root(profile_name: str) -> Path:
+    """Where the default synthetic study of a profile is built on first use (sweep/run.py, benchmarks)."""
+    return STUDY_ROOT / profile_name
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -119,8 +119,9 @@ def given_data(args) -> dict | None:
 def default_data(profile) -> dict:
     """The synthetic study's caches, built on first use."""
     from ecgmask.data import default_study
+    from sweep.prepare import study_root
 
-    root = (ROOT / ".cache" / "ecgmask" / profile.name).resolve()
+    root = study_root(profile.name).resolve()
     print(f"data: the synthetic study under {root} (built on first use)", flush=True)
     study = default_study(root, profile)
     return {"pretrain": str(Path(study["pretrain"]).resolve()), "downstream": str(Path(study["downstream"]).resolve())}

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ecgmask.profiles import Profile
+from search_spaces.plan import PROBE_PREFIX
 
 SECTIONS = ("profile", "pretrain", "probe")
 # fields a trial's identity decides (the plan's), never a setting
@@ -35,7 +36,6 @@ FIXED = {
     "pretrain": ("augmentation", "seed", "augmentation_params"),  # spaces set the last
     "probe": ("task", "fraction", "seed", "mode"),
 }
-PROBE_PREFIX = "probe_"  # how a probe config carries a ProbeConfig field (trainables/probe.py)
 
 
 class SettingsError(ValueError):

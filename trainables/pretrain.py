@@ -13,7 +13,7 @@ from __future__ import annotations
 import dataclasses
 
 from ecgmask.pretrain import PretrainConfig, Pretrainer
-from search_spaces.plan import PRETRAIN_LABELS
+from search_spaces.plan import PRETRAIN_LABELS, PROBE_PREFIX
 from sweep.store import files as store
 from sweep.store import layout, provenance
 from trainables.context import TrialContext, open_cache
@@ -27,7 +27,7 @@ def pretrain_fields(config: dict) -> dict:
     label is a bad config."""
     names = {f.name for f in dataclasses.fields(PretrainConfig)}
     # probe_<field> keys are the probes' own settings, carried by the row
-    unknown = sorted(k for k in set(config) - names - set(PRETRAIN_LABELS) if not k.startswith("probe_"))
+    unknown = sorted(k for k in set(config) - names - set(PRETRAIN_LABELS) if not k.startswith(PROBE_PREFIX))
     if unknown:
         raise ValueError(f"pretraining trial {config.get('key')!r}: unknown config key(s) {unknown} (PretrainConfig fields: {sorted(names)})")
     return {k: v for k, v in config.items() if k in names}

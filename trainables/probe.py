@@ -14,7 +14,7 @@ import math
 from ray import tune
 
 from ecgmask.transfer import ProbeConfig, run_probe
-from search_spaces.plan import NO_PRETRAINING_MODES
+from search_spaces.plan import NO_PRETRAINING_MODES, PROBE_PREFIX
 from sweep.store import layout, provenance
 from sweep.store import files as store
 from trainables.context import TrialContext, open_cache
@@ -23,7 +23,6 @@ from trainables.pretrain import planned
 
 STAGE = layout.PROBE
 LABELS = ("key", "row", "augmentation", "task", "fraction", "seed", "mode")
-PROBE_PREFIX = "probe_"  # config keys probe_<field> override ProbeConfig fields (probe_lr, ...)
 
 
 def probe_fields(config: dict) -> dict:

@@ -11,6 +11,7 @@ import dataclasses
 
 from ecgmask.pretrain import PretrainConfig, Pretrainer
 from ecgmask.transfer import ProbeConfig, run_probe
+from search_spaces.plan import PROBE_PREFIX
 from sweep.store import provenance
 from trainables.context import TrialContext, open_cache
 from trainables.loop import plain, resume_or_start, run_epochs
@@ -22,7 +23,7 @@ PROBE_KEYS = ("task", "fraction", "mode", "row", "key")
 def search_trainable(config: dict, *, context: TrialContext) -> None:
     context.set_threads()
     names = {f.name for f in dataclasses.fields(PretrainConfig)}
-    unknown = sorted(set(config) - names - set(PROBE_KEYS) - {k for k in config if k.startswith("probe_")})
+    unknown = sorted(set(config) - names - set(PROBE_KEYS) - {k for k in config if k.startswith(PROBE_PREFIX)})
     if unknown:
         raise ValueError(f"search trial: unknown config key(s) {unknown}")
     cache = open_cache(context.data["pretrain"])

@@ -8,6 +8,7 @@ import sys
 
 from ecgmask.pretrain.config import PretrainConfig
 from ecgmask.pretrain.run import pretrain
+from ecgmask.profiles import PROFILES
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -22,7 +23,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", required=True, help="checkpoint directory to write (and resume from)")
     parser.add_argument("--augmentation", default="advmask+3kg",
                         help="augmentation name, compositions with '+' (default: advmask+3kg)")
-    parser.add_argument("--profile", default="laptop", help="size profile: laptop or paper (default: laptop)")
+    parser.add_argument("--profile", default="laptop", choices=sorted(PROFILES), help="size profile, one of ecgmask/profiles.py (default: laptop)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--epochs", type=int, help="maximum epochs (default: the profile's)")
     parser.add_argument("--batch-size", type=int, help="micro-batch size (default: the profile's)")
