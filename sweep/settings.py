@@ -170,8 +170,9 @@ class Settings:
         return profile.with_overrides(**self.profile) if self.profile else profile
 
     def apply(self, plan):
-        """The plan with pretrain.* in every pretraining config and probe.* (as probe_<field>) in
-        every probe config; a searched space gets both in its fixed config."""
+        """A new plan (the given one is left as it is) with pretrain.* in every pretraining config
+        and probe.* (as probe_<field>) in every probe config; a searched space gets both in its
+        fixed config."""
         pretrain = dict(self.pretrain)
         probe = {PROBE_PREFIX + k: v for k, v in self.probe.items()}
         if plan.search is not None:
@@ -179,15 +180,12 @@ class Settings:
             clash = sorted(set(pretrain) & set(spec.param_space))
             if clash:
                 raise SettingsError(f"pretrain.{clash[0]}: the {plan.space!r} space searches it; it cannot also be set")
-            plan.search = dataclasses.replace(spec, fixed={**spec.fixed, **pretrain, **probe})
-            return plan
+            return dataclasses.replace(plan, search=dataclasses.replace(spec, fixed={**spec.fixed, **pretrain, **probe}))
         varied = {k for t in plan.pretrain + plan.probe for k in t}
         clash = sorted(set(pretrain) & varied)
         if clash:
             raise SettingsError(f"pretrain.{clash[0]}: the {plan.space!r} space sets it per row; it cannot also be set for every trial")
-        plan.pretrain = [{**t, **pretrain} for t in plan.pretrain]
-        plan.probe = [{**t, **probe} for t in plan.probe]
-        return plan
+        return dataclasses.replace(plan, pretrain=[{**t, **pretrain} for t in plan.pretrain], probe=[{**t, **probe} for t in plan.probe])
 
 
 def read_config(path: str | Path) -> dict:
