@@ -175,17 +175,6 @@ def run_stage(stage: str, fn, configs: list[dict], *, context: TrialContext, res
     return _outcome(stage, context.layout.experiment(stage), results, [c["key"] for c in configs])
 
 
-def probe_configs(plan: SweepPlan, sweep: SweepLayout) -> list[dict]:
-    """The plan's probes, each with the path of the encoder it reads."""
-    out = []
-    for config in plan.probe:
-        config = dict(config)
-        if config.get("pretrain_key"):
-            config["checkpoint"] = sweep.encoder(config["pretrain_key"])
-        out.append(config)
-    return out
-
-
 def run_search(plan: SweepPlan, *, context: TrialContext, resources: TrialResources, max_concurrent: int, resume: bool, verbose: int = 1, observers: Observers | None = None) -> StageOutcome:
     from ray.tune.schedulers import ASHAScheduler
     from ray.tune.search import ConcurrencyLimiter
@@ -250,5 +239,5 @@ def run_sweep(plan: SweepPlan, *, context: TrialContext, resources: TrialResourc
     if plan.pretrain:
         outcome.stages.append(run_stage(layout.PRETRAIN, pretrain_trainable, plan.pretrain, **common))
     if plan.probe:
-        outcome.stages.append(run_stage(layout.PROBE, probe_trainable, probe_configs(plan, context.layout), **common))
+        outcome.stages.append(run_stage(layout.PROBE, probe_trainable, plan.probe, **common))
     return outcome

@@ -273,7 +273,7 @@ def validate(plan, profile: Profile) -> None:
         pretrain_config(fixed, f"space {plan.space!r}")
         probe_config({"mode": "linear", **fixed}, f"space {plan.space!r}")
         return
-    labels = {"key", "row", "pretrain_key", "checkpoint"}
+    labels = {"key", "row", "pretrain_key"}
     for trial in plan.pretrain:
         unknown = sorted(k for k in set(trial) - pretrain_names - labels if not k.startswith(PROBE_PREFIX))
         if unknown:

@@ -45,7 +45,7 @@ def encoder_for(config: dict, context: TrialContext) -> str | None:
     pretrain_key = config.get("pretrain_key")
     if not pretrain_key:
         raise ValueError(f"probe trial {key!r}: mode {config['mode']!r} needs a pretrain_key")
-    path = config.get("checkpoint") or context.layout.encoder(pretrain_key)
+    path = context.layout.encoder(pretrain_key)  # the one place a probe's encoder is named
     if store.read_json(context.layout.done(layout.PRETRAIN, pretrain_key)) is None:
         raise store.MissingInput(f"probe trial {key!r}: pretraining trial {pretrain_key!r} did not finish (no encoder at {path})")
     return store.localize_dir(path)
