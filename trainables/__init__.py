@@ -3,6 +3,7 @@
 - `pretrain_trainable`: one pretraining run, checkpointed and resumable;
 - `probe_trainable`: one transfer run of a published encoder (or none: scratch, random);
 - `search_trainable`: pretraining with a probe after every epoch (for searched spaces);
+- `loop`: the epoch loop the two pretraining trainables share;
 """
 
 from trainables.context import TrialContext
