@@ -20,7 +20,7 @@ from analysis import table1 as t1
 from analysis.results import DEFAULT_RESULTS_ROOT, METRICS, SweepError, find_latest_sweep, load_sweeps, probe_dir
 from sweep.store import provenance
 from sweep.store import files as store
-from sweep.store.layout import SweepLayout, split
+from sweep.store.layout import SweepLayout, is_uri, split
 
 
 def build(sweep_paths=None, *, metric="accuracy", paper=False, fractions=None, baseline="advmask",
@@ -55,9 +55,11 @@ def render_table1(sweep_paths=None, *, metric: str = "accuracy", paper: bool = F
     return markdown
 
 
-def sweep_root(path: str | os.PathLike) -> str:
-    """The sweep directory (a path or a URI) of a path given as --sweep (the sweep itself or its probe experiment)."""
-    return split(probe_dir(path))[0]
+def sweep_root(path: str | os.PathLike) -> Path | str:
+    """The sweep directory of a path given as --sweep (the sweep itself or its probe
+    experiment): a Path, or the URI of a sweep stored under one."""
+    root = split(probe_dir(path))[0]
+    return root if is_uri(root) else Path(root)
 
 
 def provenance_footer(sweep_paths) -> str:
