@@ -35,9 +35,12 @@ def sparsity_penalty(masks: torch.Tensor, alpha: float, ratio: float) -> torch.T
 
     `masks` is (B, N, L), before binarisation. The penalty is smallest at occupancy 1/(2R)
     and rises towards 0 and 1/R, which keeps each mask from vanishing or covering everything.
+
+    The sine is clamped at 0: at an occupancy of exactly 1/R (a saturated mask, R = 1) float32
+    gives sin(pi) = -8.7e-8, which would turn the largest penalty into about -1e7, the lowest.
     """
     if masks.dim() != 3:
         raise ValueError(f"sparsity_penalty wants masks of shape (B, N, L), got {tuple(masks.shape)}")
     p = masks.float().mean(dim=2)  # (B, N)
-    per_mask = 1.0 / (torch.sin(math.pi * ratio * p) + 1e-10)
+    per_mask = 1.0 / (torch.sin(math.pi * ratio * p).clamp_min(0.0) + 1e-10)
     return alpha * per_mask.mean(dim=0).sum()

@@ -133,3 +133,15 @@ def test_sparsity_penalty_gradient_pushes_occupancy_towards_one_over_two_r():
 def test_sparsity_penalty_wants_three_dimensional_masks():
     with pytest.raises(ValueError, match=r"\(B, N, L\)"):
         sparsity_penalty(torch.zeros(3, 10), alpha=1.0, ratio=1.0)
+
+
+@pytest.mark.parametrize("ratio", [1.0, 0.8])
+def test_sparsity_penalty_is_largest_not_negative_for_a_full_mask(ratio):
+    # float32 sin(pi) is -8.7e-8: unclamped, a mask of exactly 1 scored about -1e7 at R = 1
+    full = sparsity_penalty(torch.ones(2, 2, 50), alpha=1.0, ratio=ratio)
+    nearly = sparsity_penalty(constant_masks(0.99), alpha=1.0, ratio=ratio)
+    assert torch.isfinite(full) and full.item() > 0
+    assert full.item() >= nearly.item()
+    masks = torch.ones(2, 2, 50, requires_grad=True)
+    sparsity_penalty(masks, alpha=1.0, ratio=ratio).backward()
+    assert torch.isfinite(masks.grad).all()
