@@ -45,8 +45,10 @@ def _parser() -> argparse.ArgumentParser:
                    help="leave out records whose name starts with PREFIX, e.g. JS for the "
                         "Chapman records inside the Challenge data (repeatable)")
     g.add_argument("--exclude", action="append", default=[], type=Path, metavar="CACHE_DIR",
-                   help="leave out records or patients that are in this (downstream) cache "
-                        "(repeatable)")
+                   help="leave out records or patients that are in this (downstream) cache, also "
+                        "under the Challenge's names of PTB-XL's records (00001_hr is HR00001); a "
+                        "Chapman cache in CSV form is refused (unless --exclude-prefix JS is given) "
+                        "where the tree holds the Challenge's JS records, which it cannot match by name (repeatable)")
     g.add_argument("--workers", type=int, default=None,
                    help="ingest processes, and file writers of the deepfake tree (default: all cores)")
     g.add_argument("--no-progress", action="store_true", help="no progress bar")

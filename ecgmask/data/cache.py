@@ -25,7 +25,10 @@ The key hashes the input files (path, size, mtime), the sources, the preprocessi
 and the exclusions, so the same inputs reuse the cache and any change builds a new one.
 `exclude_prefixes` drops records whose name starts with a prefix (e.g. 'JS', the Chapman
 records inside the Challenge data); `exclude_caches` drops records whose name or patient id
-appears in another (downstream) cache. A record name seen twice (the same record in two
+appears in another (downstream) cache, under its own name or the name the Challenge gave its copy
+(PTB-XL's `00001_hr` is the Challenge's `HR00001`); a Chapman cache that matches no record
+of a tree holding the Challenge's `JS*` copies (its CSV form: nothing maps those file names to
+JS numbers) is refused unless `JS` is an excluded prefix. A record name seen twice (the same record in two
 folders) is read once: later copies are rejected naming the first.
 
 Ingest workers end with the ingest: a worker whose ingest process died exits by itself
@@ -42,6 +45,7 @@ import itertools
 import json
 import multiprocessing as mp
 import os
+import re
 import shutil
 import signal
 import sys
@@ -364,6 +368,8 @@ def cache_key(sources, params: PreprocessParams, exclude_prefixes=(), exclude_ca
         "exclude_prefixes": sorted(exclude_prefixes),
         "exclude_caches": sorted(EcgCache.open(c).meta["key"] for c in exclude_caches),
     }
+    if exclude_caches:  # a cache built before excluded names were mapped left the Challenge's HR copies in
+        spec["exclude_names"] = EXCLUDED_NAMES_RULE
     h.update(json.dumps(spec, sort_keys=True).encode())
     for source in sources:
         h.update("".join(f"{p}\0{size}\0{mtime}\n" for p, size, mtime in source.input_stats()).encode())
@@ -460,12 +466,50 @@ def _discard(directory: Path) -> None:
     shutil.rmtree(trash, ignore_errors=True)
 
 
+# The Challenge 2020/21 renamed the downstream sets it holds: PTB-XL's NNNNN_hr / NNNNN_lr
+# (ecg_id NNNNN) is HRNNNNN; Chapman-Shaoxing is JS00001-JS10646 (with Ningbo after it), but
+# nothing public maps its CSV file names (MUSE_...) to those numbers.
+PTBXL_NAME = re.compile(r"(\d{5})_(?:hr|lr)")
+CHALLENGE_CHAPMAN = re.compile(r"JS\d+")
+EXCLUDED_NAMES_RULE = "challenge-names-1"  # in the key of a cache built with exclude_caches
+
+
+def challenge_names(names) -> set[str]:
+    """The Challenge's names of PTB-XL records: `00001_hr` -> `HR00001` (other names: none)."""
+    return {f"HR{m.group(1)}" for m in map(PTBXL_NAME.fullmatch, map(str, names)) if m}
+
+
+def _source_types(meta: dict) -> set[str]:
+    return {str(s.get("type")) for s in meta.get("sources", []) if isinstance(s, dict)}
+
+
+def check_exclusions(exclude_caches, names_in_tree) -> None:
+    """ValueError (one line) for an excluded Chapman cache that matches no record of a tree
+    holding Challenge JS records (its CSV form: file names the Challenge's JS names cannot be
+    matched with), so the downstream ECGs would silently stay in pretraining. `names_in_tree`:
+    the names of the records not already left out by a prefix."""
+    names_in_tree = set(names_in_tree)
+    if not any(CHALLENGE_CHAPMAN.fullmatch(n) for n in names_in_tree):
+        return
+    for c in exclude_caches:
+        cache = EcgCache.open(c)
+        names = set(cache.records["record"].astype(str))
+        if "chapman" in _source_types(cache.meta) and not names & names_in_tree:
+            raise ValueError(
+                f"exclude cache {c}: a Chapman-Shaoxing cache none of whose names ({min(names)}, ...) is in "
+                f"the tree, which holds the Challenge's JS copies of Chapman; it would exclude nothing, so "
+                f"use --exclude-prefix JS (exclude_prefixes=['JS']) instead")
+
+
 def _excluded_identities(exclude_caches) -> tuple[set[str], set[str]]:
     names: set[str] = set()
     patients: set[str] = set()
     for c in exclude_caches:
-        records = EcgCache.open(c).records
+        cache = EcgCache.open(c)
+        records = cache.records
         names.update(records["record"].astype(str))
+        if "ptbxl" in _source_types(cache.meta):
+            names.update(challenge_names(records["record"]))
         patients.update(records["patient_id"].astype(str))
     return names, patients
 
@@ -567,6 +611,9 @@ def _screen(work: list[tuple[Source, WorkItem]], exclude_prefixes, exclude_cache
             rejected.append((item.path, "excluded: record or patient is in an excluded cache"))
         else:
             kept.append((source, item))
+    if exclude_caches:
+        check_exclusions(exclude_caches, (item.name for _, item in work if item.problem is None
+                                          and not any(item.name.startswith(p) for p in exclude_prefixes)))
     return kept, rejected
 
 
