@@ -16,8 +16,11 @@ import os
 import sys
 from pathlib import Path
 
+import pandas as pd
+
 from analysis import table1 as t1
-from analysis.results import DEFAULT_RESULTS_ROOT, METRICS, SweepError, find_latest_sweep, load_sweeps, probe_dir
+from analysis.results import (DEFAULT_RESULTS_ROOT, METRICS, SweepError, find_latest_sweep, load_pretrain_epochs,
+                              load_sweeps, probe_dir)
 from sweep.store import provenance
 from sweep.store import files as store
 from sweep.store.layout import SweepLayout, is_uri, split
@@ -28,8 +31,11 @@ def build(sweep_paths=None, *, metric="accuracy", paper=False, fractions=None, b
     """(trials, Table1, paired comparison) for the given sweeps (default: the latest one)."""
     if isinstance(sweep_paths, (str, os.PathLike)):
         sweep_paths = [sweep_paths]
-    trials = load_sweeps(list(sweep_paths) if sweep_paths else None, results_root=results_root)
+    sweep_paths = list(sweep_paths) if sweep_paths else [find_latest_sweep(results_root)]
+    trials = load_sweeps(sweep_paths, results_root=results_root)
     table = t1.build_table1(trials, metric=metric, fractions=fractions)
+    pretrain = pd.concat([load_pretrain_epochs(p) for p in sweep_paths], ignore_index=True)
+    table.conditions = t1.condition_notes(trials, table.rows, sweep_settings(sweep_paths), pretrain)
     if paper:
         t1.attach_paper(table, t1.load_paper_table(paper_csv))
     comparison = t1.paired_comparison(trials, table, baseline=baseline) if baseline in table.rows else None
@@ -53,6 +59,23 @@ def render_table1(sweep_paths=None, *, metric: str = "accuracy", paper: bool = F
     if out_dir is not None:
         write_outputs(Path(out_dir), table, comparison, baseline, markdown)
     return markdown
+
+
+def sweep_settings(sweep_paths) -> dict[str, list]:
+    """The profile values in force in the sweeps (plan.json `in_force.set`): field -> the
+    distinct values, in the order met. A sweep without that record adds nothing."""
+    settings: dict[str, list] = {}
+    for root in dict.fromkeys(sweep_root(p) for p in sweep_paths):
+        try:
+            plan = store.read_json(SweepLayout(root).plan) or {}
+        except (OSError, ValueError):
+            continue
+        in_force = plan.get("in_force") or {}
+        for key, value in (in_force.get("set") or {}).items():
+            values = settings.setdefault(key, [])
+            if value not in values:
+                values.append(value)
+    return settings
 
 
 def sweep_root(path: str | os.PathLike) -> Path | str:

@@ -18,7 +18,7 @@ import pandas as pd
 
 from search_spaces import augmentations
 from sweep.store import files as store
-from sweep.store.layout import PROBE, SweepError, SweepLayout, is_uri, split
+from sweep.store.layout import PRETRAIN, PROBE, SweepError, SweepLayout, is_uri, split
 
 # --metric name -> the result key run_probe reports (a fraction in [0, 1])
 METRICS = {
@@ -37,7 +37,9 @@ PAPER_ROWS = augmentations.PAPER_ROWS
 TABLE_ROWS = tuple(row.name for row in augmentations.ROWS)
 CONFIG_KEYS = ("row", "task", "fraction", "seed")
 # val_auc: the early-stopping score of a multi-label task (which reports no val_accuracy)
-RESULT_KEYS = ("test_accuracy", "test_balanced_accuracy", "test_auc", "val_accuracy", "val_auc", "n_train", "n_test")
+# steps_run / epochs_run: how long the probe trained before early stopping (Table 1's notes)
+RESULT_KEYS = ("test_accuracy", "test_balanced_accuracy", "test_auc", "val_accuracy", "val_auc", "n_train", "n_test",
+               "steps_run", "epochs_run")
 # Columns of the tidy frame, one row per trial.
 TIDY_COLUMNS = (
     "sweep", "trial_id", "row", "task", "fraction", "seed", "mode", "augmentation",
@@ -203,3 +205,37 @@ def load_sweeps(sweeps: list[str | os.PathLike] | None = None, results_root: str
     if not sweeps:
         sweeps = [find_latest_sweep(results_root)]
     return pd.concat([load_probe_results(s) for s in sweeps], ignore_index=True)
+
+
+def load_pretrain_epochs(sweep: str | os.PathLike) -> pd.DataFrame:
+    """Pretraining epochs actually run (early stopping) per trial of a sweep's pretraining
+    experiment: columns sweep, row, seed, epochs_run (the last reported `epoch`; NaN for a trial
+    that reported none), status (Tune's). Empty when the sweep has no pretraining experiment."""
+    from ray.tune import ExperimentAnalysis
+
+    os.environ.setdefault("RAY_AUTH_MODE", "disabled")
+    columns = ["sweep", "row", "seed", "epochs_run", "status"]
+    root = split(probe_dir(sweep))[0]
+    experiment = SweepLayout(root).experiment(PRETRAIN)
+    try:
+        names = store.list_names(experiment) if is_uri(experiment) else [p.name for p in Path(experiment).glob("*")]
+    except OSError:
+        names = []
+    if not any(n.startswith("experiment_state-") and n.endswith(".json") for n in names):
+        return pd.DataFrame(columns=columns)
+    try:
+        analysis = ExperimentAnalysis(str(experiment))
+    except Exception as exc:
+        raise SweepError(f"{experiment}: cannot be read as a Ray Tune experiment: {exc}") from exc
+    frame = analysis.dataframe()
+    last = frame.set_index("trial_id")["epoch"] if {"trial_id", "epoch"} <= set(frame.columns) else pd.Series(dtype=float)
+    records = []
+    for trial in analysis.trials:
+        config = trial.config or {}
+        if "row" not in config or "seed" not in config:
+            continue
+        epoch = last.get(trial.trial_id) if trial.trial_id in last.index else None
+        records.append({"sweep": root, "row": str(config["row"]), "seed": int(config["seed"]),
+                        "epochs_run": float(epoch) if epoch is not None and pd.notna(epoch) else float("nan"),
+                        "status": trial.status})
+    return pd.DataFrame.from_records(records, columns=columns)

@@ -135,6 +135,7 @@ class Table1:
     failures: pd.DataFrame  # trials not `ok` inside the table: row, task, fraction, seed, status, error
     notes: list[str] = field(default_factory=list)
     paper: pd.DataFrame | None = None  # augmentation, task, fraction, mean, std (accuracy, %)
+    conditions: list[str] = field(default_factory=list)  # what the cells condition on (`condition_notes`)
 
     def metric_of(self, column: Column) -> str:
         """The metric (a METRICS name) of a column's cells."""
@@ -245,24 +246,51 @@ def attach_paper(table: Table1, paper: pd.DataFrame) -> Table1:
 # ---------------------------------------------------------------- paired comparison
 
 
-def paired_t_ci(diffs, confidence: float = 0.95) -> tuple[float, float, float]:
-    """(mean, low, high) of paired differences; the CI from Student's t with n-1 df (NaN for n<2)."""
+def paired_t_test(diffs, confidence: float = 0.95) -> tuple[float, float, float, float]:
+    """(mean, low, high, p) of paired differences: Student's t interval and two-sided p-value
+    against 0 with n-1 df (`scipy.stats.ttest_1samp`); NaN interval and p for n < 2. Identical
+    differences have a zero-width interval, p 0 (or 1 when they are all 0)."""
     d = np.asarray(diffs, dtype=float)
     n = d.size
     if n == 0:
-        return float("nan"), float("nan"), float("nan")
+        return float("nan"), float("nan"), float("nan"), float("nan")
     mean = float(d.mean())
     if n < 2:
-        return mean, float("nan"), float("nan")
-    half = float(stats.t.ppf(0.5 + confidence / 2, df=n - 1) * d.std(ddof=1) / math.sqrt(n))
-    return mean, mean - half, mean + half
+        return mean, float("nan"), float("nan"), float("nan")
+    if np.all(d == d[0]):  # no spread: scipy would warn and give NaN for all zeros
+        return mean, mean, mean, 0.0 if mean != 0 else 1.0
+    result = stats.ttest_1samp(d, 0.0)
+    interval = result.confidence_interval(confidence)
+    return mean, float(interval.low), float(interval.high), float(result.pvalue)
+
+
+def paired_t_ci(diffs, confidence: float = 0.95) -> tuple[float, float, float]:
+    """(mean, low, high) of paired differences (`paired_t_test` without the p-value)."""
+    return paired_t_test(diffs, confidence)[:3]
+
+
+def holm_adjust(p_values) -> np.ndarray:
+    """Holm's step-down adjusted p-values over the family of the finite ones (NaN stays NaN):
+    the k-th smallest of m is multiplied by m - k + 1, made non-decreasing, capped at 1. An
+    adjusted p below alpha rejects at family-wise error rate alpha."""
+    p = np.asarray(p_values, dtype=float)
+    out = np.full(p.shape, np.nan)
+    finite = np.flatnonzero(np.isfinite(p))
+    m = len(finite)
+    if m == 0:
+        return out
+    order = finite[np.argsort(p[finite], kind="stable")]
+    scaled = np.minimum(1.0, p[order] * (m - np.arange(m)))
+    out[order] = np.maximum.accumulate(scaled)
+    return out
 
 
 def paired_comparison(trials: pd.DataFrame, table: Table1, baseline: str = "advmask", confidence: float = 0.95) -> pd.DataFrame:
     """baseline minus every other row of `table`, per column, paired by seed (percentage points).
 
     Only seeds where both rows have an `ok` result enter. Columns: row, task, fraction, n,
-    seeds, mean_diff, ci_low, ci_high.
+    seeds, mean_diff, ci_low, ci_high (unadjusted t interval), p_value (paired t-test) and
+    p_holm (Holm-adjusted over the family: every comparison of the table with two pairs or more).
     """
     metric_column(table.metric)
     chosen, _ = select_trials(trials)
@@ -279,11 +307,116 @@ def paired_comparison(trials: pd.DataFrame, table: Table1, baseline: str = "advm
             theirs = at[at["row"] == row].set_index("seed")[column]
             common = sorted(set(ours.index) & set(theirs.index))
             diffs = 100.0 * (ours.loc[common].to_numpy(float) - theirs.loc[common].to_numpy(float))
-            mean, low, high = paired_t_ci(diffs, confidence)
+            mean, low, high, p = paired_t_test(diffs, confidence)
             records.append({"row": row, "task": col.task, "fraction": col.fraction, "n": len(common),
-                            "seeds": tuple(common), "mean_diff": mean, "ci_low": low, "ci_high": high})
-    return pd.DataFrame.from_records(
-        records, columns=["row", "task", "fraction", "n", "seeds", "mean_diff", "ci_low", "ci_high"])
+                            "seeds": tuple(common), "mean_diff": mean, "ci_low": low, "ci_high": high, "p_value": p})
+    columns = ["row", "task", "fraction", "n", "seeds", "mean_diff", "ci_low", "ci_high", "p_value", "p_holm"]
+    out = pd.DataFrame.from_records(records, columns=columns[:-1])
+    out["p_holm"] = holm_adjust(out["p_value"].to_numpy(float)) if len(out) else []
+    return out[columns]
+
+
+def family_size(comparison: pd.DataFrame) -> int:
+    """The comparisons Holm's correction runs over: those with a p-value (two pairs or more)."""
+    return int(comparison["p_value"].notna().sum()) if "p_value" in comparison else 0
+
+
+# ---------------------------------------------------------------- what the cells condition on
+
+# probe modes by budget: the linear head's (linear, random) and end-to-end training's (scratch, finetune)
+PROBE_BUDGETS = (("linear head", ("linear", "random"), "probe"), ("end to end", ("scratch", "finetune"), "scratch"))
+
+
+def _one(settings: dict, key: str):
+    """A setting's value when every sweep had the same one; None when absent or they differ."""
+    values = settings.get(key, [])
+    return values[0] if len(values) == 1 else None
+
+
+def _span(values) -> str:
+    lo, hi = int(min(values)), int(max(values))
+    return f"{lo}" if lo == hi else f"{lo}–{hi}"
+
+
+def spread_note(trials: pd.DataFrame, settings: dict) -> str:
+    """What the ± over seeds holds fixed: one patient split (so one validation and one test set
+    per task) and, unless `split_seed_per_seed` was on, one labelled subset for every seed.
+    `settings`: profile field -> the distinct values of the sweeps read (`condition_notes`)."""
+    ok = trials[trials["status"].eq("ok")]
+    sizes = ok.groupby("task", sort=False)["n_test"].max() if "n_test" in ok else pd.Series(dtype=float)
+    tests = ", ".join(f"{task} {int(n)}" for task, n in sizes.items() if pd.notna(n))
+    test_set = f"one test set per task ({tests} windows)" if tests else "one test set per task"
+    per_seed = settings.get("split_seed_per_seed", [False])
+    if len(per_seed) > 1:
+        return (f"± over seeds: one patient split and {test_set}; the sweeps combined differ in "
+                "profile.split_seed_per_seed, so some cells share one labelled subset across seeds and some do not.")
+    if per_seed[0]:
+        return (f"± over seeds: each seed draws its own labelled subset (profile.split_seed_per_seed=true), "
+                f"so it holds the subset-to-subset spread, besides pretraining and the probe's initialisation and "
+                f"batch order; one patient split and {test_set}, so not the test sample's spread.")
+    return (f"± over seeds: one patient split, {test_set}, and one labelled subset per fraction shared by every "
+            f"seed (split seed 0): it is the spread of pretraining and of the probe's initialisation and batch "
+            f"order, not of which patients are labelled (set profile.split_seed_per_seed=true for that) nor of "
+            f"the test sample.")
+
+
+def epochs_note(pretrain: pd.DataFrame | None, rows, settings: dict) -> str:
+    """Pretraining epochs actually run per row (early stopping), min–max over seeds.
+    `pretrain`: one line per finished pretraining trial with `row`, `seed`, `epochs_run`."""
+    limit, patience = _one(settings, "epochs"), _one(settings, "patience")
+    rule = "early stopping on the training NT-Xent" + (f", patience {patience}" if patience else "") + (
+        f", at most {limit}" if limit else "")
+    if pretrain is None or pretrain.empty:
+        return f"Pretraining epochs run ({rule}): not found in the sweep (no finished pretraining trial)."
+    runs = pretrain.dropna(subset=["epochs_run"])
+    if "status" in runs:  # a trial that did not finish has not run its epochs
+        runs = runs[runs["status"].eq("TERMINATED")]
+    parts, absent = [], []
+    for row in rows:
+        values = runs.loc[runs["row"] == row, "epochs_run"]
+        if len(values):
+            parts.append(f"{row} {_span(values)}")
+        else:
+            absent.append(row)
+    text = f"Pretraining epochs run ({rule}; min–max over seeds): " + ", ".join(parts)
+    if absent:
+        text += f"; no finished pretraining: {', '.join(absent)}"
+    return text + "."
+
+
+def probe_steps_note(trials: pd.DataFrame, settings: dict) -> str | None:
+    """Optimiser steps the probes ran (early stopping on validation), per budget and fraction:
+    median and min–max over the table's `ok` trials."""
+    if "steps_run" not in trials or "mode" not in trials:
+        return None
+    ok = trials[trials["status"].eq("ok") & trials["steps_run"].notna()]
+    parts = []
+    for name, modes, prefix in PROBE_BUDGETS:
+        runs = ok[ok["mode"].isin(modes)]
+        if runs.empty:
+            continue
+        budget = [f"{v} {k}" for k, v in (("steps", _one(settings, f"{prefix}_steps")),
+                                           ("between validations", _one(settings, f"{prefix}_eval_every")),
+                                           ("validations' patience", _one(settings, f"{prefix}_patience"))) if v]
+        by_fraction = []
+        for fraction in sorted({_key(f) for f in runs["fraction"]}, reverse=True):
+            steps = runs.loc[runs["fraction"].map(_key) == fraction, "steps_run"]
+            by_fraction.append(f"{format_fraction(fraction)} {int(np.median(steps))} [{_span(steps)}]")
+        parts.append(f"{name}{' (budget ' + ', '.join(budget) + ')' if budget else ''}: " + ", ".join(by_fraction))
+    if not parts:
+        return None
+    return ("Probe optimiser steps run (early stopping on validation; median [min–max] over trials, by labelled "
+            "fraction): " + "; ".join(parts) + ".")
+
+
+def condition_notes(trials: pd.DataFrame, rows, settings: dict, pretrain: pd.DataFrame | None = None) -> list[str]:
+    """The notes that say what the cells condition on: the ± (`spread_note`), the pretraining
+    epochs run per row (`epochs_note`) and the probes' steps (`probe_steps_note`). `settings`
+    maps a profile field to the distinct values of the sweeps read (plan.json `in_force.set`)."""
+    chosen, _ = select_trials(trials)
+    lines = [spread_note(chosen, settings), epochs_note(pretrain, rows, settings)]
+    steps = probe_steps_note(chosen, settings)
+    return lines + ([steps] if steps else [])
 
 
 # ---------------------------------------------------------------- text of cells and notes
@@ -321,6 +454,7 @@ def table_notes(table: Table1) -> list[str]:
         f"{n_seeds} seed{'s' if n_seeds != 1 else ''} ({', '.join(map(str, table.seeds))}); "
         f"(n=k): only k seeds have a result. Bold: best of its column (at {DECIMALS} decimal)."
     ]
+    lines += table.conditions
     missing = table.missing_cells
     if missing:
         lines.append(f"{len(missing)} cell{'s' if len(missing) != 1 else ''} without any result ({DASH}): "
@@ -360,24 +494,42 @@ def _multilabel(task: str) -> bool:
     return bool(entry and entry.multilabel)
 
 
-def comparison_caption(baseline: str, metric: str, confidence: float = 0.95, *, columns=()) -> str:
+def comparison_caption(baseline: str, metric: str, confidence: float = 0.95, *, columns=(), comparison=None) -> str:
     others = "".join(f" {h} columns: the {METRIC_LABELS[m]} instead."
                      for h, m in dict.fromkeys((c.heading, c.metric) for c in columns if c.metric))
-    return (f"Paired comparison: {baseline} minus each row, {METRIC_LABELS[metric]} in percentage points;{others} "
+    text = (f"Paired comparison: {baseline} minus each row, {METRIC_LABELS[metric]} in percentage points;{others} "
             f"mean of the per-seed differences (pairs share a seed, only seeds where both rows have a result) "
-            f"with a {confidence:.0%} confidence interval from the paired t distribution "
-            f"(scipy.stats.t, n−1 degrees of freedom). * the interval excludes 0. "
-            f"(n=k): k pairs; with one pair there is no interval.")
+            f"with an unadjusted {confidence:.0%} confidence interval from the paired t distribution "
+            f"(scipy.stats.ttest_1samp, n−1 degrees of freedom). ")
+    if comparison is not None:
+        text += family_text(comparison, confidence) + " "
+    return text + "(n=k): k pairs; with one pair there is no interval."
 
 
-def comparison_text(c, star: str = "*") -> str:
+def family_text(comparison: pd.DataFrame, confidence: float = 0.95) -> str:
+    """What the stars control: Holm over the family, its size, and how many unadjusted
+    intervals exclude 0 (about 5% of the family would by chance alone)."""
+    m = family_size(comparison)
+    alpha = 1 - confidence
+    tested = comparison[comparison["p_value"].notna()]
+    unadjusted = int(((tested["ci_low"] > 0) | (tested["ci_high"] < 0)).sum())
+    held = int((tested["p_holm"] < alpha).sum())
+    return (f"* Holm-adjusted p < {alpha:g} (paired t-test): the family-wise error rate is held at {alpha:g} "
+            f"over the family of all {m} comparisons of this table with two pairs or more; {held} pass. "
+            f"{unadjusted} of the {m} unadjusted intervals exclude 0 (about {alpha * m:.1f} would by chance alone).")
+
+
+def comparison_text(c, star: str = "*", alpha: float = 0.05) -> str:
+    """`+d [low, high]* (n=k)`; the star marks a Holm-adjusted p below `alpha` (without a
+    `p_holm`, an interval that excludes 0)."""
     if c.n == 0:
         return DASH
     if c.n < 2:
         return f"{_num(c.mean_diff, signed=True)} (n=1, no CI)"
-    excludes = c.ci_low > 0 or c.ci_high < 0
+    p_holm = getattr(c, "p_holm", None)
+    marked = p_holm < alpha if p_holm is not None and pd.notna(p_holm) else (c.ci_low > 0 or c.ci_high < 0)
     return (f"{_num(c.mean_diff, signed=True)} [{_num(c.ci_low, signed=True)}, {_num(c.ci_high, signed=True)}]"
-            f"{star if excludes else ''} (n={c.n})")
+            f"{star if marked else ''} (n={c.n})")
 
 
 # ---------------------------------------------------------------- Markdown
@@ -421,7 +573,7 @@ def _comparison_markdown(table: Table1, comparison: pd.DataFrame, baseline: str)
             c = part[(part["task"] == col.task) & (part["fraction"] == col.fraction)].iloc[0]
             texts.append(_md_escape(comparison_text(c, star="\u2217")).replace("\u2217", "\\*"))
         out.append(f"| {_md_escape(row)} | " + " | ".join(texts) + " |")
-    out += ["", comparison_caption(baseline, table.metric, columns=table.columns)]
+    out += ["", comparison_caption(baseline, table.metric, columns=table.columns, comparison=comparison).replace("*", "\\*")]
     return "\n".join(out)
 
 
@@ -432,7 +584,8 @@ def _tex(text: str) -> str:
     for a, b in (("\\", r"\textbackslash{}"), ("&", r"\&"), ("%", r"\%"), ("_", r"\_"), ("#", r"\#"),
                  ("$", r"\$"), ("{", r"\{"), ("}", r"\}"), ("~", r"\textasciitilde{}"), ("^", r"\textasciicircum{}")):
         text = text.replace(a, b)
-    for a, b in (("±", r"$\pm$"), ("−", "$-$"), ("Δ", r"$\Delta$"), (DASH, "--"), ("≥", r"$\geq$")):
+    for a, b in (("±", r"$\pm$"), ("−", "$-$"), ("Δ", r"$\Delta$"), (DASH, "--"), ("≥", r"$\geq$"), ("<", "$<$"),
+                 ("–", "--")):
         text = text.replace(a, b)
     return text
 
@@ -472,7 +625,7 @@ def format_latex(table: Table1, comparison: pd.DataFrame | None = None, baseline
     out.append(r"\end{table}")
     if comparison is not None and not comparison.empty:
         out += ["", r"\begin{table}[t]", r"\centering", r"\small",
-                rf"\caption{{{_tex(comparison_caption(baseline, table.metric, columns=table.columns))}}}",
+                rf"\caption{{{_tex(comparison_caption(baseline, table.metric, columns=table.columns, comparison=comparison))}}}",
                 rf"\begin{{tabular}}{{{spec}}}", r"\toprule", *_tex_header(table), r"\midrule"]
         for row in comparison["row"].drop_duplicates():
             part = comparison[comparison["row"] == row]

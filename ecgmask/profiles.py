@@ -30,9 +30,10 @@ class Profile:
     epochs: int
     patience: int
     max_steps_per_epoch: int | None  # cap on optimiser steps per epoch (None: full pass)
-    # probing
-    probe_epochs: int
-    probe_patience: int
+    # linear probe (linear, random): a budget of optimiser steps, the same for every fraction
+    probe_steps: int
+    probe_eval_every: int  # steps between validations
+    probe_patience: int  # validations without improvement before stopping
     # end-to-end (scratch, finetune): a budget of optimiser steps, the same for every fraction
     scratch_steps: int
     scratch_eval_every: int  # steps between validations
@@ -41,6 +42,10 @@ class Profile:
     # synthetic corpus sizes (records) for the default study
     pretrain_records: int
     downstream_records: int
+    # True: each trial seed draws its own labelled subset (ProbeConfig.subset_seed = seed), so the
+    # spread over seeds includes which patients are labelled; the validation and test sets stay
+    # those of the one patient split. False: one labelled subset for every seed.
+    split_seed_per_seed: bool = False
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -61,7 +66,8 @@ LAPTOP = Profile(
     epochs=30,
     patience=5,
     max_steps_per_epoch=None,
-    probe_epochs=100,
+    probe_steps=1000,
+    probe_eval_every=10,
     probe_patience=10,
     scratch_steps=200,
     scratch_eval_every=20,
@@ -83,8 +89,9 @@ PAPER = Profile(
     epochs=100,
     patience=5,
     max_steps_per_epoch=None,
-    probe_epochs=200,
-    probe_patience=20,
+    probe_steps=3000,
+    probe_eval_every=20,
+    probe_patience=10,
     scratch_steps=3000,
     scratch_eval_every=100,
     scratch_patience=5,
@@ -99,8 +106,9 @@ SMOKE = LAPTOP.with_overrides(
     width=8,
     masker_width=4,
     epochs=2,
-    probe_epochs=30,
-    probe_patience=5,
+    probe_steps=100,
+    probe_eval_every=10,
+    probe_patience=3,
     scratch_steps=40,
     scratch_eval_every=10,
     scratch_patience=2,

@@ -109,7 +109,7 @@ class ProbeConfig:
     fraction: float
     seed: int
     mode: str
-    epochs: int = 5
+    steps: int = 5
     lr: float = 0.01
     marker: str = ""
     fail: bool = False
@@ -121,7 +121,7 @@ class ProbeConfig:
 
     @classmethod
     def from_profile(cls, profile, **overrides):
-        return cls(**{"epochs": profile.probe_epochs, **overrides})
+        return cls(**{"steps": profile.probe_steps, **overrides})
 
 
 def run_probe(config, cache, checkpoint_dir=None) -> dict:
@@ -144,7 +144,8 @@ def run_probe(config, cache, checkpoint_dir=None) -> dict:
         "val_accuracy": acc,
         "n_train": max(1, int(100 * config.fraction)),
         "n_test": 20,
-        "epochs_run": config.epochs,
+        "epochs_run": 1,
+        "steps_run": config.steps,
     }
 
 

@@ -83,7 +83,7 @@ def test_sweep_submitted_as_a_job_is_followed_through_the_dashboard(tmp_path):
             f"cd {ROOT} && {sys.executable} sweep/run.py --space augmentations --profile laptop"
             " --rows scratch,gaussian --seeds 1 --tasks sex --fractions 1.0"
             " --set pretrain_records=40 --set downstream_records=80 --set epochs=1"
-            " --set probe_epochs=2 --set scratch_steps=2 --set scratch_eval_every=1"
+            " --set probe_steps=2 --set scratch_steps=2 --set scratch_eval_every=1"
             f" --storage {tmp_path / 'results'} --name dash --quiet"
         )
         command = [RAY, "job", "submit", f"--address={base}", f"--submission-id={job_id}", "--no-wait", "--", "bash", "-c", sweep]

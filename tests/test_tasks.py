@@ -101,7 +101,7 @@ def test_every_task_list_reads_the_registry(monkeypatch):
     age = Task("age_group", column="age_group", classes=("young", "old"), description="test task")
     monkeypatch.setitem(TASKS, "age_group", age)
     assert tasks.names()[-1] == "age_group"
-    ProbeConfig(task="age_group", fraction=1.0, seed=0, mode="linear", epochs=1, patience=1)
+    ProbeConfig(task="age_group", fraction=1.0, seed=0, mode="linear", steps=1, patience=1)
     assert parse_args(["--cache", "c", "--task", "age_group"]).task == "age_group"
     plan = grid_plan(space="t", profile="laptop", rows=[Row("scratch", mode="scratch")], seeds=(1,), fractions=(1.0,))
     assert {t["task"] for t in plan.probe} == set(PAPER_TASKS)
@@ -109,7 +109,7 @@ def test_every_task_list_reads_the_registry(monkeypatch):
     frame = pd.DataFrame({"task": ["age_group", "sex"], "fraction": [1.0, 1.0]})
     assert [c.task for c in t1.order_columns(frame)] == ["sex", "age_group"]
     with pytest.raises(ValueError, match="unknown task"):
-        ProbeConfig(task="weight", fraction=1.0, seed=0, mode="linear", epochs=1, patience=1)
+        ProbeConfig(task="weight", fraction=1.0, seed=0, mode="linear", steps=1, patience=1)
 
 
 def test_sweep_tasks_accept_any_registry_task():

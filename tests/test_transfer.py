@@ -125,8 +125,9 @@ def manual_splits(cache):
 
 def test_probe_config_from_profile():
     lin = ProbeConfig.from_profile(LAPTOP, task="arrhythmia", fraction=0.1, seed=1, mode="linear")
-    assert (lin.epochs, lin.patience, lin.width, lin.lr, lin.batch_size) == (
-        LAPTOP.probe_epochs, LAPTOP.probe_patience, LAPTOP.width, 0.01, 256)
+    assert (lin.steps, lin.eval_every, lin.patience, lin.width, lin.lr, lin.batch_size) == (
+        LAPTOP.probe_steps, LAPTOP.probe_eval_every, LAPTOP.probe_patience, LAPTOP.width, 0.01, 256)
+    assert lin.subset_seed is None  # one labelled subset for every seed unless the profile says otherwise
     scratch = ProbeConfig.from_profile("laptop", task="sex", fraction=1.0, seed=0, mode="scratch", steps=3)
     assert scratch.steps == 3 and scratch.finetune_lr == 1e-4
     assert (scratch.eval_every, scratch.patience, scratch.scratch_lr) == (
@@ -138,6 +139,41 @@ def test_probe_config_from_profile():
         ProbeConfig.from_profile(LAPTOP, task="sex", fraction=0.0, seed=0)
     with pytest.raises(TypeError, match="no field"):
         ProbeConfig.from_profile(LAPTOP, task="sex", fraction=1.0, seed=0, learning_rate=1)
+
+
+def test_split_seed_per_seed_draws_the_labelled_subset_with_the_trial_seed():
+    cache = FakeCache(n_patients=80)
+
+    from ecgmask.transfer.probe import task_splits
+
+    def splits(profile, seed, fraction=0.25):
+        config = ProbeConfig.from_profile(profile, task="arrhythmia", fraction=fraction, seed=seed, mode="linear")
+        return config, task_splits(cache, config)[2]
+
+    per_seed = LAPTOP.with_overrides(split_seed_per_seed=True)
+    (c1, a), (c2, b) = splits(per_seed, 1), splits(per_seed, 2)
+    assert (c1.subset_seed, c2.subset_seed, c1.split_seed) == (1, 2, 0)
+    assert not np.array_equal(a["train"], b["train"])  # another labelled subset per seed
+    for name in ("val", "test"):  # one patient split: the same validation and test sets
+        assert np.array_equal(a[name], b[name])
+    assert set(a["train"]) <= set(splits(per_seed, 1, fraction=0.5)[1]["train"])  # nested per seed
+    # off (the default): every seed has the subset of the split seed
+    (_, one), (_, other) = splits(LAPTOP, 1), splits(LAPTOP, 2)
+    assert np.array_equal(one["train"], other["train"])
+    explicit = ProbeConfig.from_profile(per_seed, task="sex", fraction=1.0, seed=3, subset_seed=7)
+    assert explicit.subset_seed == 7
+
+
+def test_linear_probe_budget_is_optimiser_steps_whatever_the_fraction():
+    # 8 labelled rows fit one batch: an epoch is one step, yet the budget runs in full
+    x, y, splits = separable_features(seed=4)
+    few = {**splits, "train": splits["train"][:8]}
+    out = linear_probe(x, y, few, 3, seed=0, steps=30, eval_every=3, patience=100, device="cpu")
+    assert (out["steps_run"], out["epochs_run"]) == (30, 10)
+    assert out["best_step"] == 3 * out["best_epoch"]
+    # a budget that is not a multiple of the interval ends with a short round
+    out = linear_probe(x, y, few, 3, seed=0, steps=7, eval_every=3, patience=100, device="cpu")
+    assert (out["steps_run"], out["epochs_run"]) == (7, 3)
 
 
 # ---------------------------------------------------------------- embeddings
@@ -217,18 +253,19 @@ def separable_features(n=120, d=6, classes=3, seed=0):
 
 def test_linear_probe_learns_and_stops_early():
     x, y, splits = separable_features()
-    out = linear_probe(x, y, splits, 3, seed=0, epochs=200, patience=3, batch_size=16)
+    out = linear_probe(x, y, splits, 3, seed=0, steps=1000, eval_every=5, patience=3, batch_size=16)
     assert out["test_accuracy"] >= 0.9 and out["test_auc"] >= 0.95 and out["val_accuracy"] >= 0.9
-    # stopped `patience` epochs after the best one, long before the cap
+    # stopped `patience` validations after the best one, long before the cap of 1000 steps
     assert out["epochs_run"] == out["best_epoch"] + 3 < 200
+    assert out["steps_run"] == 5 * out["epochs_run"] and out["best_step"] == 5 * out["best_epoch"]
 
 
 def test_linear_probe_reports_best_validation_weights():
     # val accuracy of the kept head is the maximum seen, so more patience never lowers it
     x, y, splits = separable_features(seed=3)
     x = x + np.random.default_rng(1).standard_normal(x.shape).astype(np.float32) * 4  # hard task
-    short = linear_probe(x, y, splits, 3, seed=0, epochs=40, patience=1)
-    long = linear_probe(x, y, splits, 3, seed=0, epochs=40, patience=40)
+    short = linear_probe(x, y, splits, 3, seed=0, steps=40, eval_every=1, patience=1)
+    long = linear_probe(x, y, splits, 3, seed=0, steps=40, eval_every=1, patience=40)
     assert long["epochs_run"] == 40
     assert long["val_accuracy"] >= short["val_accuracy"]
     assert short["epochs_run"] == short["best_epoch"] + 1
@@ -244,14 +281,14 @@ def separable_multilabel_features(n=160, d=8, classes=5, seed=0):
 
 def test_linear_probe_multilabel_learns_separable_labels():
     x, y, splits = separable_multilabel_features()
-    out = linear_probe(x, y, splits, 5, seed=0, epochs=200, patience=5, batch_size=16, device="cpu")
+    out = linear_probe(x, y, splits, 5, seed=0, steps=1400, eval_every=7, patience=5, batch_size=16, device="cpu")
     # early stopping on the validation macro AUC, reported as val_auc (there is no val_accuracy)
     assert "val_accuracy" not in out and out["val_auc"] >= 0.95
     assert out["test_auc"] >= 0.95
     assert out["test_accuracy"] >= 0.5  # exact match: all five labels of a row right
     assert 0.8 <= out["test_balanced_accuracy"] <= 1.0
     assert out["epochs_run"] == out["best_epoch"] + 5 < 200
-    assert linear_probe(x, y, splits, 5, seed=0, epochs=200, patience=5, batch_size=16, device="cpu") == out
+    assert linear_probe(x, y, splits, 5, seed=0, steps=1400, eval_every=7, patience=5, batch_size=16, device="cpu") == out
 
 
 def test_multilabel_probe_trains_with_binary_cross_entropy(monkeypatch):
@@ -262,11 +299,11 @@ def test_multilabel_probe_trains_with_binary_cross_entropy(monkeypatch):
     monkeypatch.setattr(objective_module.F, "binary_cross_entropy_with_logits",
                         lambda logits, target: calls.append(target.dtype) or real(logits, target))
     x, y, splits = separable_multilabel_features()
-    linear_probe(x, y, splits, 5, seed=0, epochs=1, patience=1, device="cpu")
+    linear_probe(x, y, splits, 5, seed=0, steps=1, eval_every=1, patience=1, device="cpu")
     assert calls and set(calls) == {torch.float32}
     calls.clear()
     xs, ys, s3 = separable_features()
-    linear_probe(xs, ys, s3, 3, seed=0, epochs=1, patience=1, device="cpu")
+    linear_probe(xs, ys, s3, 3, seed=0, steps=1, eval_every=1, patience=1, device="cpu")
     assert calls == []  # single-label: cross-entropy, as before
 
 
@@ -282,8 +319,8 @@ def test_objective_follows_the_shape_of_the_labels():
 
 def test_linear_probe_is_deterministic_on_cpu():
     x, y, splits = separable_features(seed=1)
-    a = linear_probe(x, y, splits, 3, seed=5, epochs=10, patience=10, batch_size=16, device="cpu")
-    b = linear_probe(x, y, splits, 3, seed=5, epochs=10, patience=10, batch_size=16, device="cpu")
+    a = linear_probe(x, y, splits, 3, seed=5, steps=50, eval_every=5, patience=10, batch_size=16, device="cpu")
+    b = linear_probe(x, y, splits, 3, seed=5, steps=50, eval_every=5, patience=10, batch_size=16, device="cpu")
     assert a == b
 
 
@@ -343,7 +380,7 @@ def test_end_to_end_gives_every_fraction_the_same_step_budget():
 
 
 def probe_config(mode, **kw):
-    base = dict(task="arrhythmia", fraction=1.0, seed=0, mode=mode, epochs=3, patience=3, width=4,
+    base = dict(task="arrhythmia", fraction=1.0, seed=0, mode=mode, patience=3, width=4,
                 batch_size=16, device="cpu", steps=6, eval_every=2)
     return ProbeConfig(**{**base, **kw})
 
@@ -362,7 +399,7 @@ def test_run_probe_modes(tmp_path, mode):
     assert KEYS <= set(a)
     labelled = int((rhythm_labels(cache) >= 0).sum())
     assert a["n_train"] + a["n_val"] + a["n_test"] == labelled  # unlabelled windows dropped everywhere
-    assert 0 <= a["test_accuracy"] <= 1 and 1 <= a["epochs_run"] <= 3
+    assert 0 <= a["test_accuracy"] <= 1 and 1 <= a["epochs_run"] <= 3 and 1 <= a["steps_run"] <= 6
     assert run_probe(probe_config(mode), cache, ckpt) == a  # determinism on CPU
     stored = list(tmp_path.glob("embeddings-*.npy"))
     assert len(stored) == (1 if mode == "linear" else 0)
@@ -423,7 +460,9 @@ def test_run_probe_multilabel_task(tmp_path, mode):
     cache = FakeSuperclassCache()
     torch.manual_seed(0)
     save_encoder(tmp_path, ResNet1d18(width=4))
-    config = probe_config(mode, task="superdiagnostic", epochs=100, patience=10, steps=6, eval_every=2)
+    # the linear head gets a budget of its own size (cheap steps on stored features)
+    budget = dict(steps=6, eval_every=2) if mode == "scratch" else dict(steps=600, eval_every=6)
+    config = probe_config(mode, task="superdiagnostic", patience=10, **budget)
     out = run_probe(config, cache, tmp_path if mode == "linear" else None)
     assert MULTILABEL_KEYS <= set(out)
     labelled = labelled_rows(cache.records, "superdiagnostic")
@@ -495,7 +534,7 @@ def test_cli_prints_the_metrics(tmp_path, capsys):
     torch.manual_seed(0)
     save_encoder(tmp_path / "ckpt", ResNet1d18(width=4))
     argv = ["--cache", str(cache_dir), "--checkpoint", str(tmp_path / "ckpt"), "--task", "sex", "--fraction", "0.5",
-            "--mode", "linear", "--seed", "0", "--profile", "laptop", "--epochs", "2", "--device", "cpu", "--json"]
+            "--mode", "linear", "--seed", "0", "--profile", "laptop", "--steps", "2", "--eval-every", "1", "--device", "cpu", "--json"]
     assert main(argv) == 0
     import json
 
@@ -504,7 +543,7 @@ def test_cli_prints_the_metrics(tmp_path, capsys):
     assert list((tmp_path / "ckpt").glob("embeddings-*.npy"))
 
     # a linear probe without a checkpoint is refused with a clear message, not a traceback
-    assert main(["--cache", str(cache_dir), "--mode", "linear", "--epochs", "1"]) == 2
+    assert main(["--cache", str(cache_dir), "--mode", "linear", "--steps", "1"]) == 2
     assert "checkpoint" in capsys.readouterr().err
 
 
@@ -614,8 +653,8 @@ def test_superdiagnostic_probe_on_a_ptbxl_cache(tmp_path):
 def test_linear_probe_never_looks_at_test_inputs_while_training():
     # standardisation uses training rows only: wild test features leave training untouched
     x, y, splits = separable_features(seed=2)
-    a = linear_probe(x, y, splits, 3, seed=0, epochs=15, patience=15, device="cpu")
+    a = linear_probe(x, y, splits, 3, seed=0, steps=15, eval_every=1, patience=15, device="cpu")
     x2 = x.copy()
     x2[splits["test"]] = x2[splits["test"]] * 1000 + 50
-    b = linear_probe(x2, y, splits, 3, seed=0, epochs=15, patience=15, device="cpu")
+    b = linear_probe(x2, y, splits, 3, seed=0, steps=15, eval_every=1, patience=15, device="cpu")
     assert (a["val_accuracy"], a["best_epoch"], a["epochs_run"]) == (b["val_accuracy"], b["best_epoch"], b["epochs_run"])

@@ -25,10 +25,12 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--fraction", type=float, default=1.0, help="fraction of the training patients labelled (default 1.0)")
     p.add_argument("--mode", choices=MODES, default="linear")
     p.add_argument("--seed", type=int, default=0, help="trial seed: head/encoder init and batch order")
-    p.add_argument("--profile", choices=sorted(PROFILES), default="laptop", help="sizes (epochs, patience, width)")
-    p.add_argument("--epochs", type=int, help="override the profile's epochs")
-    p.add_argument("--patience", type=int, help="override the profile's early-stopping patience")
+    p.add_argument("--profile", choices=sorted(PROFILES), default="laptop", help="sizes (step budget, validation interval, patience, width)")
+    p.add_argument("--steps", type=int, help="override the profile's budget of optimiser steps")
+    p.add_argument("--eval-every", type=int, help="override the profile's optimiser steps between validations")
+    p.add_argument("--patience", type=int, help="override the profile's early-stopping patience (validations)")
     p.add_argument("--split-seed", type=int, default=0, help="seed of the patient split and labelled subset")
+    p.add_argument("--subset-seed", type=int, help="seed of the labelled subset alone [--split-seed]")
     p.add_argument("--device", default="auto", help="auto (cuda when available), cpu, cuda, cuda:1 ...")
     p.add_argument("--json", action="store_true", help="print the metrics as one JSON line")
     return p.parse_args(argv)
@@ -36,7 +38,9 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    overrides = {k: v for k, v in (("epochs", args.epochs), ("patience", args.patience)) if v is not None}
+    given = (("steps", args.steps), ("eval_every", args.eval_every), ("patience", args.patience),
+             ("subset_seed", args.subset_seed))
+    overrides = {k: v for k, v in given if v is not None}
     try:
         config = ProbeConfig.from_profile(
             args.profile, task=args.task, fraction=args.fraction, seed=args.seed, mode=args.mode,

@@ -1,13 +1,14 @@
-"""The training loop shared by the linear probe and end-to-end training: early stopping on a
-validation score (accuracy, or macro AUC for a multi-label task: `ecgmask.transfer.objective`),
-keeping the best-validation weights."""
+"""The training loop shared by the linear probe and end-to-end training: a budget of optimiser
+steps with early stopping on a validation score (accuracy, or macro AUC for a multi-label task:
+`ecgmask.transfer.objective`), keeping the best-validation weights."""
 
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
+import torch
 from torch import nn
 from tqdm.auto import tqdm
 
@@ -52,3 +53,50 @@ def fit_early_stopping(
         model.load_state_dict(best_state)
     return FitResult(val_score=best_score, best_epoch=best_epoch, epochs_run=epochs_run)
 
+
+
+@dataclass
+class StepFit:
+    fit: FitResult  # its epochs are validations
+    steps_run: int
+    best_step: int  # the optimiser step after which the kept weights were validated
+
+
+def fit_steps(
+    model: nn.Module,
+    *,
+    train_step: Callable[[], float],
+    val_score: Callable[[], float],
+    steps: int,
+    eval_every: int,
+    patience: int,
+    progress: bool = False,
+    desc: str = "probe",
+) -> StepFit:
+    """A budget of optimiser steps, the same for every labelled fraction: `train_step()` (one
+    optimiser step, returns its loss) up to `steps` times, `val_score()` every `eval_every`
+    steps (and after the last), stopping after `patience` validations without a strictly better
+    score; the best-validation weights are loaded into `model` (`fit_early_stopping`)."""
+    if steps < 1 or eval_every < 1:
+        raise ValueError(f"steps and eval_every must be at least 1, got {steps} and {eval_every}")
+    done = 0
+
+    def train_round() -> float:
+        """`eval_every` steps (fewer in the last round, so the total is `steps`)."""
+        nonlocal done
+        n = min(eval_every, steps - done)
+        done += n
+        return sum(train_step() for _ in range(n)) / n
+
+    fit = fit_early_stopping(model, train_epoch=train_round, val_score=val_score, epochs=-(-steps // eval_every),
+                             patience=patience, progress=progress, desc=desc)
+    return StepFit(fit=fit, steps_run=done, best_step=min(fit.best_epoch * eval_every, steps))
+
+
+def seeded_batches(rows, batch_size: int, generator: torch.Generator) -> Iterator:
+    """Endless batches of `rows` (a tensor or an array): one seeded shuffle after another."""
+    while True:
+        order = torch.randperm(len(rows), generator=generator)
+        perm = rows[order.to(rows.device)] if isinstance(rows, torch.Tensor) else rows[order.numpy()]
+        for start in range(0, len(perm), batch_size):
+            yield perm[start : start + batch_size]

@@ -11,7 +11,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ecgmask.transfer.early_stopping import fit_early_stopping
+from ecgmask.transfer.early_stopping import fit_steps, seeded_batches
 from ecgmask.transfer.objective import objective_for
 from ecgmask.device import autocast, resolve_device
 
@@ -51,8 +51,6 @@ def train_end_to_end(
     with binary cross-entropy and early-stopped on validation macro AUC
     (`ecgmask.transfer.objective`). `seed` sets the head's initialisation and the batch order.
     AMP (fp16 with a gradient scaler) on CUDA."""
-    if steps < 1 or eval_every < 1:
-        raise ValueError(f"train_end_to_end: steps and eval_every must be at least 1, got {steps} and {eval_every}")
     device = resolve_device(device)
     objective = objective_for(y)
     labels = objective.targets(y)
@@ -64,38 +62,20 @@ def train_end_to_end(
     model.to(device)
     optimiser = torch.optim.Adam(model.parameters(), lr=lr)
     scaler = torch.amp.GradScaler("cuda", enabled=device.type == "cuda")
-    order = torch.Generator().manual_seed(seed)
+    stream = seeded_batches(train, batch_size, torch.Generator().manual_seed(seed))
 
-    def batches():
-        """Endless batches: one seeded shuffle of the training windows after another."""
-        while True:
-            perm = train[torch.randperm(len(train), generator=order).numpy()]
-            for start in range(0, len(perm), batch_size):
-                yield perm[start : start + batch_size]
-
-    stream = batches()
-    steps_done = 0
-
-    def train_round() -> float:
-        """`eval_every` optimiser steps (fewer in the last round, so the total is `steps`)."""
-        nonlocal steps_done
+    def train_step() -> float:
         model.train()
-        n_steps = min(eval_every, steps - steps_done)
-        steps_done += n_steps
-        total, seen = 0.0, 0
-        for _ in range(n_steps):
-            idx = next(stream)
-            x = cache.batch(idx).to(device, non_blocking=True)
-            target = labels[idx].to(device)
-            with autocast(device):
-                loss = objective.loss(model(x).float(), target)
-            optimiser.zero_grad(set_to_none=True)
-            scaler.scale(loss).backward()
-            scaler.step(optimiser)
-            scaler.update()
-            total += loss.item() * len(idx)
-            seen += len(idx)
-        return total / max(seen, 1)
+        idx = next(stream)
+        x = cache.batch(idx).to(device, non_blocking=True)
+        target = labels[idx].to(device)
+        with autocast(device):
+            loss = objective.loss(model(x).float(), target)
+        optimiser.zero_grad(set_to_none=True)
+        scaler.scale(loss).backward()
+        scaler.step(optimiser)
+        scaler.update()
+        return loss.item()
 
     @torch.no_grad()
     def logits(idx: np.ndarray) -> np.ndarray:
@@ -110,10 +90,8 @@ def train_end_to_end(
     def val_score() -> float:
         return objective.val_score(y[val], logits(val))
 
-    fit = fit_early_stopping(
-        model, train_epoch=train_round, val_score=val_score, epochs=-(-steps // eval_every), patience=patience,
-        progress=progress, desc="end-to-end",
-    )
-    result = objective.report(fit, y[test], logits(test))
-    result.update(steps_run=steps_done, best_step=min(fit.best_epoch * eval_every, steps))
+    run = fit_steps(model, train_step=train_step, val_score=val_score, steps=steps, eval_every=eval_every,
+                    patience=patience, progress=progress, desc="end-to-end")
+    result = objective.report(run.fit, y[test], logits(test))
+    result.update(steps_run=run.steps_run, best_step=run.best_step)
     return result

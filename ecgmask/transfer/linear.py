@@ -1,5 +1,9 @@
 """Linear probe: Linear(D, classes) on frozen features (Adam, lr 0.01, batch 256, early stopping).
 
+Its budget is a number of optimiser steps, validated every `eval_every` steps, as for
+end-to-end training: the same for every labelled fraction (an epoch of 1% of the labels is
+one step, so an epoch budget gave the 1% probes a hundred times fewer updates than 100%).
+
 Single-label tasks train it with cross-entropy, multi-label tasks with binary cross-entropy
 on independent sigmoids (`ecgmask.transfer.objective`)."""
 
@@ -9,7 +13,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ecgmask.transfer.early_stopping import fit_early_stopping
+from ecgmask.transfer.early_stopping import fit_steps, seeded_batches
 from ecgmask.transfer.objective import objective_for
 from ecgmask.device import resolve_device
 
@@ -21,7 +25,8 @@ def linear_probe(
     n_classes: int,
     *,
     seed: int,
-    epochs: int,
+    steps: int,
+    eval_every: int,
     patience: int,
     lr: float = 0.01,
     batch_size: int = 256,
@@ -29,9 +34,12 @@ def linear_probe(
     device: str | torch.device = "auto",
     progress: bool = False,
 ) -> dict:
-    """Fits the head on `splits["train"]` rows of `features`, early-stops on `splits["val"]`
-    accuracy (macro AUC for a multi-label task) and returns the best-validation head's metrics
-    on the whole `splits["test"]` (`ecgmask.transfer.objective.Objective.report`).
+    """Fits the head on `splits["train"]` rows of `features` for up to `steps` optimiser steps
+    (batches from one seeded shuffle after another), validates every `eval_every` steps,
+    early-stops after `patience` validations without a better `splits["val"]` accuracy (macro
+    AUC for a multi-label task) and returns the best-validation head's metrics on the whole
+    `splits["test"]` (`ecgmask.transfer.objective.Objective.report`) with `steps_run` and
+    `best_step`.
 
     `y[i]` is the class of row i of `features`, or for a multi-label task `y` is a (N, C)
     multi-hot matrix. `seed` sets the head's initialisation and the batch order; on CPU the
@@ -58,20 +66,16 @@ def linear_probe(
         head = nn.Linear(x.shape[1], n_classes)
     head.to(device)
     optimiser = torch.optim.Adam(head.parameters(), lr=lr)
-    order = torch.Generator().manual_seed(seed)
+    stream = seeded_batches(train, batch_size, torch.Generator().manual_seed(seed))
 
-    def train_epoch() -> float:
+    def train_step() -> float:
         head.train()
-        perm = train[torch.randperm(len(train), generator=order).to(device)]
-        total = 0.0
-        for start in range(0, len(perm), batch_size):
-            idx = perm[start : start + batch_size]
-            loss = objective.loss(head(x[idx]), labels[idx])
-            optimiser.zero_grad(set_to_none=True)
-            loss.backward()
-            optimiser.step()
-            total += loss.item() * len(idx)
-        return total / len(perm)
+        idx = next(stream)
+        loss = objective.loss(head(x[idx]), labels[idx])
+        optimiser.zero_grad(set_to_none=True)
+        loss.backward()
+        optimiser.step()
+        return loss.item()
 
     @torch.no_grad()
     def logits(idx: torch.Tensor) -> np.ndarray:
@@ -81,8 +85,8 @@ def linear_probe(
     def val_score() -> float:
         return objective.val_score(labels[val].cpu().numpy(), logits(val))
 
-    fit = fit_early_stopping(
-        head, train_epoch=train_epoch, val_score=val_score, epochs=epochs, patience=patience,
-        progress=progress, desc="linear probe",
-    )
-    return objective.report(fit, labels[test].cpu().numpy(), logits(test))
+    run = fit_steps(head, train_step=train_step, val_score=val_score, steps=steps, eval_every=eval_every,
+                    patience=patience, progress=progress, desc="linear probe")
+    result = objective.report(run.fit, labels[test].cpu().numpy(), logits(test))
+    result.update(steps_run=run.steps_run, best_step=run.best_step)
+    return result

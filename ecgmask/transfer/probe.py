@@ -26,9 +26,10 @@ def task_splits(cache, config: ProbeConfig) -> tuple[np.ndarray, list[str], dict
     `y` has a row per window: the class index (int64, -1 without a label) for a single-label
     task, a float32 (N, C) multi-hot row (NaN without a label) for a multi-label one.
 
-    The patient split and the labelled subset depend on `config.split_seed` only (never on the
-    trial seed), so fractions are nested and every seed sees the same patients. Windows without
-    a label for the task are dropped from every split.
+    The patient split depends on `config.split_seed` only, so every trial seed has the same
+    validation and test sets; the labelled subset on `config.subset_seed` (None: `split_seed`),
+    nested across fractions either way. Windows without a label for the task are dropped from
+    every split.
     """
     from ecgmask.data import fraction_indices, split_indices
 
@@ -49,7 +50,8 @@ def task_splits(cache, config: ProbeConfig) -> tuple[np.ndarray, list[str], dict
         y = np.full(len(records), -1, dtype=np.int64)
     y[labelled] = y_labelled
     split = split_indices(records, seed=config.split_seed)
-    train = fraction_indices(records, split["train"], config.fraction, seed=config.split_seed)
+    subset_seed = config.split_seed if config.subset_seed is None else config.subset_seed
+    train = fraction_indices(records, split["train"], config.fraction, seed=subset_seed)
     splits = {}
     for name, idx in (("train", train), ("val", split["val"]), ("test", split["test"])):
         idx = np.asarray(idx, dtype=np.int64)
@@ -57,7 +59,7 @@ def task_splits(cache, config: ProbeConfig) -> tuple[np.ndarray, list[str], dict
         if len(splits[name]) == 0:
             raise ValueError(
                 f"{where}: no {config.task!r}-labelled window in the {name} split "
-                f"(fraction {config.fraction}, split seed {config.split_seed})"
+                f"(fraction {config.fraction}, split seed {config.split_seed}, subset seed {subset_seed})"
             )
     return y, list(classes), splits
 
@@ -80,8 +82,8 @@ def _open(cache):
 def run_probe(config: ProbeConfig, cache, checkpoint_dir: str | os.PathLike | None = None, *, progress: bool = False) -> dict:
     """Transfers to `config.task` on `cache` (an EcgCache or its directory) and returns
     `test_accuracy`, `test_balanced_accuracy`, `test_auc` (macro one-vs-rest), `val_accuracy`
-    (of the kept weights), `n_train`, `n_val`, `n_test` (windows), `epochs_run`, `best_epoch`
-    (finetune/scratch also `steps_run`, `best_step`).
+    (of the kept weights), `n_train`, `n_val`, `n_test` (windows), `steps_run`, `best_step`
+    (optimiser steps), `epochs_run`, `best_epoch` (validations).
 
     A multi-label task (`ecgmask.tasks`, e.g. superdiagnostic) reports `val_auc` (the macro
     AUC early stopping maximised) instead of `val_accuracy`; `test_accuracy` is the exact-match
@@ -99,7 +101,7 @@ def run_probe(config: ProbeConfig, cache, checkpoint_dir: str | os.PathLike | No
         raise ValueError(f"mode {config.mode!r} needs a checkpoint_dir holding a pretrained encoder.pt")
     y, classes, splits = task_splits(cache, config)
     common = dict(
-        seed=config.seed, epochs=config.epochs, patience=config.patience,
+        seed=config.seed, steps=config.steps, eval_every=config.eval_every, patience=config.patience,
         batch_size=config.batch_size, device=config.device, progress=progress,
     )
     if config.mode in CHECKPOINT_MODES:
@@ -124,9 +126,7 @@ def run_probe(config: ProbeConfig, cache, checkpoint_dir: str | os.PathLike | No
                               standardize=config.standardize, **common)
     else:
         lr = config.finetune_lr if config.mode == "finetune" else config.scratch_lr
-        end_to_end = {k: v for k, v in common.items() if k != "epochs"}
-        result = train_end_to_end(encoder, cache, y, splits, len(classes), lr=lr, steps=config.steps,
-                                  eval_every=config.eval_every, **end_to_end)
+        result = train_end_to_end(encoder, cache, y, splits, len(classes), lr=lr, **common)
 
     result.update(n_train=len(splits["train"]), n_val=len(splits["val"]), n_test=len(splits["test"]))
     if get_task(config.task).multilabel:

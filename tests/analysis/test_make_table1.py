@@ -240,3 +240,93 @@ def test_the_table_ends_with_the_commit_and_versions_of_each_sweep(stored_sweep,
         assert footer[-2] == "Provenance (plan.json):"
         assert footer[-1] == f"- recorded: {provenance.footer(record)}"
         assert record["git_commit"][:12] in footer[-1] and f"torch {record['torch']}" in footer[-1] and f"ray {record['ray']}" in footer[-1]
+
+
+# ---------------------------------------------------------------- multiplicity and what the cells condition on
+
+
+def test_holm_adjusts_over_the_finite_p_values_only():
+    # by hand, m = 4: sorted 0.01, 0.02, 0.03, 0.5 -> 0.04, 0.06, 0.06 (kept non-decreasing), 0.5
+    got = t1.holm_adjust([0.03, np.nan, 0.01, 0.5, 0.02])
+    assert np.isnan(got[1])
+    assert got[[2, 4, 0, 3]] == pytest.approx([0.04, 0.06, 0.06, 0.5])
+    assert t1.holm_adjust([0.9, 0.8])[0] == 1.0  # capped at 1
+    assert np.isnan(t1.holm_adjust([np.nan])).all()
+
+
+def test_paired_t_test_is_scipys_with_a_p_value():
+    from scipy import stats
+
+    d = [1.0, 2.0, 3.0, 6.0]
+    mean, low, high, p = t1.paired_t_test(d)
+    ref = stats.ttest_1samp(d, 0.0)
+    assert p == pytest.approx(ref.pvalue) and (low, high) == pytest.approx(tuple(ref.confidence_interval(0.95)))
+    assert t1.paired_t_test([2.0, 2.0]) == (2.0, 2.0, 2.0, 0.0)  # no spread: a zero-width interval
+    assert t1.paired_t_test([0.0, 0.0])[3] == 1.0
+    assert np.isnan(t1.paired_t_test([1.0])[3])
+
+
+def _many_comparisons(n_rows=12, seeds=3):
+    """advmask against n_rows rows: only `gaussian` differs clearly; the others by noise."""
+    rng = np.random.default_rng(0)
+    records = [("advmask", "sex", 1.0, s, 0.8 + 0.001 * s, "ok") for s in range(seeds)]
+    for r in range(n_rows):
+        name = "gaussian" if r == 0 else f"row{r}"
+        for s in range(seeds):
+            value = 0.5 + 0.001 * s if r == 0 else 0.8 + 0.001 * s + rng.normal(0, 0.01)
+            records.append((name, "sex", 1.0, s, value, "ok"))
+    return _frame(records)
+
+
+def test_stars_are_holm_adjusted_and_the_caption_names_the_family():
+    trials = _many_comparisons()
+    table = t1.build_table1(trials)
+    comp = t1.paired_comparison(trials, table)
+    assert t1.family_size(comp) == 12
+    assert list(comp["p_holm"]) == pytest.approx(list(t1.holm_adjust(comp["p_value"])))
+    starred = [r.row for r in comp.itertuples() if t1.comparison_text(r).split(" (n=")[0].endswith("*")]
+    assert starred == ["gaussian"]
+    # a noise row whose unadjusted interval may exclude 0 is not starred unless Holm keeps it
+    for r in comp.itertuples():
+        assert t1.comparison_text(r).split(" (n=")[0].endswith("*") == (r.p_holm < 0.05)
+    text = t1.format_markdown(table, comp)
+    assert "Holm-adjusted p < 0.05" in text and "family of all 12 comparisons" in text
+    assert "1 pass" in text
+    assert "family of all 12 comparisons" in t1.format_latex(table, comp)
+
+
+def test_condition_notes_say_what_the_spread_holds_fixed_and_how_long_things_ran():
+    trials = _frame([(row, "sex", f, s, 0.7, "ok") for row in ("advmask", "scratch") for f in (1.0, 0.01)
+                     for s in (1, 2)])
+    trials["mode"] = np.where(trials["row"] == "scratch", "scratch", "linear")
+    trials["steps_run"] = [40, 60, 200, 300, 100, 120, 80, 90]
+    pretrain = pd.DataFrame({"row": ["advmask", "advmask"], "seed": [1, 2], "epochs_run": [12.0, 30.0],
+                             "status": ["TERMINATED", "TERMINATED"]})
+    settings = {"epochs": [30], "patience": [5], "probe_steps": [1000], "probe_eval_every": [10],
+                "probe_patience": [10], "scratch_steps": [200], "scratch_eval_every": [20], "scratch_patience": [3],
+                "split_seed_per_seed": [False]}
+    table = t1.build_table1(trials)
+    table.conditions = t1.condition_notes(trials, table.rows, settings, pretrain)
+    notes = "\n".join(t1.table_notes(table))
+    assert "one labelled subset per fraction shared by every seed" in notes and "sex 5 windows" in notes
+    assert "patience 5, at most 30" in notes and "advmask 12–30" in notes and "no finished pretraining: scratch" in notes
+    assert "linear head (budget 1000 steps, 10 between validations, 10 validations' patience): 100% 50 [40–60], 1% 250 [200–300]" in notes
+    assert "end to end (budget 200 steps" in notes and "100% 110 [100–120], 1% 85 [80–90]" in notes
+    on = t1.spread_note(trials, {**settings, "split_seed_per_seed": [True]})
+    assert "each seed draws its own labelled subset" in on
+    assert "differ in profile.split_seed_per_seed" in t1.spread_note(trials, {"split_seed_per_seed": [False, True]})
+    # a sweep without its settings or pretraining record still says what it can
+    bare = t1.condition_notes(trials, table.rows, {}, None)
+    assert bare[0].startswith("± over seeds: one patient split") and "not found in the sweep" in bare[1]
+
+
+@SLOW
+def test_the_stored_sweeps_notes_give_the_epochs_run(stored_sweep):
+    from analysis.results import load_pretrain_epochs
+
+    pretrain = load_pretrain_epochs(stored_sweep.path)
+    assert set(pretrain["row"]) == {"peakmask", "advmask"} and (pretrain["epochs_run"] == 2).all()
+    text = make_table1.render_table1(str(stored_sweep.path))
+    assert "Pretraining epochs run (early stopping on the training NT-Xent; min–max over seeds): peakmask 2, advmask 2" in text
+    assert "no finished pretraining: scratch" in text
+    assert "± over seeds: one patient split" in text and "family of all" in text

@@ -16,9 +16,9 @@ def _plan(space="augmentations"):
 
 
 def test_dotted_keys_reach_each_section_with_their_types():
-    s = settings.parse(["pretrain.lr=3e-4", "probe.lr=0.01", "profile.epochs=10", "probe_epochs=2", "profile.max_steps_per_epoch=none", "probe.standardize=false"])
+    s = settings.parse(["pretrain.lr=3e-4", "probe.lr=0.01", "profile.epochs=10", "probe_steps=2", "profile.max_steps_per_epoch=none", "probe.standardize=false"])
     assert s.to_json() == {
-        "profile": {"epochs": 10, "probe_epochs": 2, "max_steps_per_epoch": None},
+        "profile": {"epochs": 10, "probe_steps": 2, "max_steps_per_epoch": None},
         "pretrain": {"lr": 3e-4},
         "probe": {"lr": 0.01, "standardize": False},
     }
