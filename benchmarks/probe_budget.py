@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 STEPS = (100, 300, 1000, 3000)
-EVAL_EVERY = (5, 10, 25)
+EVAL_EVERY = (10,)
 PATIENCE = (3, 10, 30)
 TASKS = ("arrhythmia", "sex")
 FRACTIONS = (0.01, 0.1, 1.0)
@@ -105,7 +105,7 @@ def encoders(sweep: Path) -> list[tuple[str, int, Path]]:
     layout = SweepLayout(str(sweep))
     plan = json.loads(Path(layout.plan).read_text())
     found = []
-    for trial in plan["pretrain_trials"]:
+    for trial in plan["pretrain"]:
         path = Path(layout.encoder(trial["key"]))
         if (path / "encoder.pt").is_file():
             found.append((trial["row"], int(trial["seed"]), path))
