@@ -29,7 +29,7 @@ def test_laptop_window_is_one_synthetic_record():
 
 
 def test_smoke_is_smaller_than_laptop_everywhere_it_costs_time():
-    for field in ("epochs", "pretrain_records", "downstream_records", "scratch_steps", "width"):
+    for field in ("epochs", "pretrain_records", "downstream_records", "scratch_steps", "probe_steps", "width"):
         assert getattr(SMOKE, field) < getattr(LAPTOP, field), field
 
 
@@ -38,3 +38,12 @@ def test_profiles_by_name():
     assert get_profile("paper") is PAPER
     with pytest.raises(ValueError, match="unknown profile 'tiny'"):
         get_profile("tiny")
+
+
+@pytest.mark.parametrize("profile", [LAPTOP, PAPER, SMOKE], ids=lambda p: p.name)
+def test_probe_budgets_are_steps_and_one_subset_is_the_default(profile):
+    # a budget of optimiser steps validated inside it, for the linear head and end to end alike
+    assert 1 <= profile.probe_eval_every <= profile.probe_steps and profile.probe_patience >= 1
+    assert 1 <= profile.scratch_eval_every <= profile.scratch_steps
+    assert profile.split_seed_per_seed is False
+    assert profile.with_overrides(split_seed_per_seed=True).split_seed_per_seed is True
