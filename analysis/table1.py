@@ -344,7 +344,9 @@ def spread_note(trials: pd.DataFrame, settings: dict) -> str:
     `settings`: profile field -> the distinct values of the sweeps read (`condition_notes`)."""
     ok = trials[trials["status"].eq("ok")]
     sizes = ok.groupby("task", sort=False)["n_test"].max() if "n_test" in ok else pd.Series(dtype=float)
-    tests = ", ".join(f"{task} {int(n)}" for task, n in sizes.items() if pd.notna(n))
+    order = {t: i for i, t in enumerate(TASK_REGISTRY)}  # registry order, as the columns
+    tests = ", ".join(f"{task} {int(sizes[task])}" for task in sorted(sizes.index, key=lambda t: (order.get(t, len(order)), t))
+                      if pd.notna(sizes[task]))
     test_set = f"one test set per task ({tests} windows)" if tests else "one test set per task"
     per_seed = settings.get("split_seed_per_seed", [False])
     if len(per_seed) > 1:
@@ -367,7 +369,7 @@ def epochs_note(pretrain: pd.DataFrame | None, rows, settings: dict) -> str:
     rule = "early stopping on the training NT-Xent" + (f", patience {patience}" if patience else "") + (
         f", at most {limit}" if limit else "")
     if pretrain is None or pretrain.empty:
-        return f"Pretraining epochs run ({rule}): not found in the sweep (no finished pretraining trial)."
+        return f"Pretraining epochs run ({rule}): no finished pretraining trial in the sweep."
     runs = pretrain.dropna(subset=["epochs_run"])
     if "status" in runs:  # a trial that did not finish has not run its epochs
         runs = runs[runs["status"].eq("TERMINATED")]

@@ -317,7 +317,7 @@ def test_condition_notes_say_what_the_spread_holds_fixed_and_how_long_things_ran
     assert "differ in profile.split_seed_per_seed" in t1.spread_note(trials, {"split_seed_per_seed": [False, True]})
     # a sweep without its settings or pretraining record still says what it can
     bare = t1.condition_notes(trials, table.rows, {}, None)
-    assert bare[0].startswith("± over seeds: one patient split") and "not found in the sweep" in bare[1]
+    assert bare[0].startswith("± over seeds: one patient split") and "no finished pretraining trial in the sweep" in bare[1]
 
 
 @SLOW
