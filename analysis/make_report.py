@@ -124,7 +124,7 @@ def paired_html(table: t1.Table1, comparison: pd.DataFrame | None, baseline: str
         texts = [t1.comparison_text(part[(part["task"] == c.task) & (part["fraction"] == c.fraction)].iloc[0])
                  for c in table.columns]
         rows.append(f"<tr><td>{esc(row)}</td>" + "".join(f"<td>{esc(t)}</td>" for t in texts) + "</tr>")
-    caption = t1.comparison_caption(baseline, table.metric, columns=table.columns)
+    caption = t1.comparison_caption(baseline, table.metric, columns=table.columns, comparison=comparison)
     return (f"<p>{esc(baseline)} minus row.</p><table><tr><th>row</th>{head}</tr>\n" + "\n".join(rows)
             + f"</table>\n<p class=\"notes\">{esc(caption)}</p>")
 

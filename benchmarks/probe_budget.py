@@ -100,7 +100,7 @@ def stop(points, steps: int, patience: int) -> tuple[int, int, float]:
 
 def encoders(sweep: Path) -> list[tuple[str, int, Path]]:
     """(row, seed, encoder dir) of every finished pretraining of the sweep."""
-    from sweep.layout import SweepLayout
+    from sweep.store.layout import SweepLayout
 
     layout = SweepLayout(str(sweep))
     plan = json.loads(Path(layout.plan).read_text())

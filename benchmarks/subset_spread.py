@@ -35,7 +35,7 @@ def main(argv=None) -> int:
     from ecgmask.data import EcgCache
     from ecgmask.profiles import get_profile
     from ecgmask.transfer import ProbeConfig, run_probe
-    from sweep.layout import SweepLayout
+    from sweep.store.layout import SweepLayout
 
     torch.set_num_threads(1)
     layout = SweepLayout(str(args.sweep))
