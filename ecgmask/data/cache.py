@@ -8,7 +8,11 @@ processes, all cores by default), preprocesses it (`ecgmask.data.preprocess`) an
   ingest runs (memory does not grow with the corpus); open it with memory mapping;
 - `records.parquet`: one row per window: record, source, patient_id, age, sex, dx (comma
   codes: SNOMED, or SCP statements for PTB-XL), rhythm, superclass, fold, window (index of
-  the window within its record);
+  the window within its record), qrs_source ('annotation' where the record came with QRS
+  annotations, else None);
+- `qrs.npy`: (N windows, ceil(length / 8)) uint8, each window's QRS track (True inside a
+  QRS complex) packed by `np.packbits`, resampled and windowed like the signal; all False
+  where `qrs_source` is None (`EcgCache.qrs_track` unpacks it; `ecgmask.data.qrs`);
 - `rejected.csv`: path, reason for every record left out (bad data, missing labels in a
   downstream set, a duplicate name, an unreadable path, or excluded on purpose);
 - `meta.json`: fs, length, stride, kind, key, n_windows, n_records and the ingest summary.
@@ -65,6 +69,8 @@ if TYPE_CHECKING:  # imported where used: worker processes start without pandas
 
 from ecgmask.data.labels import RHYTHM_CLASSES
 from ecgmask.data.preprocess import PreprocessParams, preprocess
+from ecgmask.data.qrs import ANNOTATED, window_track
+from ecgmask.data.qrs import pack as pack_qrs
 from ecgmask.data.records import LEADS, RecordError
 from ecgmask.data.sources import Source, WorkItem, as_sources
 
@@ -181,6 +187,18 @@ class EcgCache:
             raise CacheError(f"{path / 'records.parquet'}: unreadable ({_first_line(err)})") from None
         return cls(path, records, meta)
 
+    def qrs_track(self, indices) -> np.ndarray | None:
+        """(B, L) bool QRS tracks of windows `indices` (all False for a window whose record
+        had no annotations: see `records.qrs_source`), or None for a cache built before
+        the cache stored them."""
+        from ecgmask.data.qrs import unpack
+
+        path = self.path / "qrs.npy"
+        if not path.is_file():
+            return None
+        idx = np.asarray(indices, dtype=np.int64).reshape(-1)
+        return unpack(np.load(path, mmap_mode="r")[idx], int(self.meta["length"]))
+
     @property
     def signals(self) -> np.ndarray:
         if self._signals is None:
@@ -231,6 +249,9 @@ def process_item(source: Source, item: WorkItem, params: PreprocessParams) -> tu
     try:
         rec = source.read(item)
         windows = preprocess(rec.signal, rec.fs, params).astype(np.float16)
+        qrs = rec.extra.get("qrs")
+        if qrs is not None:
+            qrs = window_track(qrs, rec.fs, rec.signal.shape[1], params.fs, params.length, params.stride)
         info = {
             "record": rec.name,
             "source": item.source,
@@ -245,6 +266,8 @@ def process_item(source: Source, item: WorkItem, params: PreprocessParams) -> tu
             "duration_s": rec.duration_s,
             "n_windows": int(windows.shape[0]),
             "derived_leads": bool(rec.derived_leads),
+            "qrs_source": None if qrs is None else ANNOTATED,
+            "qrs": None if qrs is None else pack_qrs(qrs),
         }
         return ("ok", path, info, windows)
     except RecordError as err:
@@ -396,6 +419,7 @@ def _summarize(kind: str, n_inputs: int, infos: list[dict], rejected: list[tuple
         "n_windows": int(sum(i["n_windows"] for i in infos)),
         "hours": float(sum(i["duration_s"] for i in infos) / 3600.0),
         "derived": int(sum(i.get("derived_leads", False) for i in infos)),  # 8-lead records completed
+        "qrs_annotated": int(sum(i.get("qrs_source") is not None for i in infos)),  # records with a QRS track
         "rejected": dict(Counter(_reason_category(r) for _, r in rejected).most_common()),
         "rhythm": _counts(rhythm, RHYTHM_CLASSES, "unlabelled"),
         "sex": _counts(sex, ("F", "M"), "unknown"),
@@ -423,6 +447,8 @@ def format_summary(meta: dict, path: Path | None = None) -> str:
     if s.get("derived"):
         lines.append(f"  derived: {s['derived']} kept records had only I, II, V1-V6; III, aVR, aVL, aVF "
                      "computed by the limb-lead identities")  # fmt: skip
+    if s.get("qrs_annotated"):
+        lines.append(f"  QRS track: {s['qrs_annotated']} kept records came with QRS annotations")
     for reason, count in s["rejected"].items():
         lines.append(f"    {count:6d}  {reason}")
     for reason, count in s.get("kept_without_label", {}).items():
@@ -631,6 +657,7 @@ def _ingest(sources, kind, key, params, tmp, exclude_prefixes, exclude_caches, w
         workers = min(len(os.sched_getaffinity(0)), len(work) // RECORDS_PER_WORKER)
     workers = max(1, min(int(workers), len(work)))
     writer = _NpyAppender(tmp / "signals.npy", (len(LEADS), params.length), np.float16)
+    qrs_writer = _NpyAppender(tmp / "qrs.npy", ((params.length + 7) // 8,), np.uint8)
     infos: list[dict] = []
     bar = tqdm(total=len(work), desc=f"ingest {kind}", unit="rec", disable=not progress,
                file=sys.stderr, dynamic_ncols=True)  # fmt: skip
@@ -638,14 +665,18 @@ def _ingest(sources, kind, key, params, tmp, exclude_prefixes, exclude_caches, w
         for status, path, payload, windows in _run_items(work, params, workers):
             if status == "ok":
                 writer.append(windows)
+                qrs = payload.pop("qrs")
+                qrs_writer.append(np.zeros((len(windows), qrs_writer.inner[0]), np.uint8) if qrs is None else qrs)
                 infos.append(payload)
             else:
                 rejected.append((path, payload))
             bar.update(1)
         writer.close()
+        qrs_writer.close()
     finally:
         bar.close()
         writer.abort()
+        qrs_writer.abort()
 
     with open(tmp / "rejected.csv", "w", newline="") as f:
         w = csv.writer(f)
@@ -657,6 +688,8 @@ def _ingest(sources, kind, key, params, tmp, exclude_prefixes, exclude_caches, w
     table["age"] = table["age"].astype("float64")
     table["fold"] = table["fold"].astype("Int64")  # nullable: None outside datasets with folds
     table["window"] = np.concatenate([np.arange(n) for n in counts]) if len(counts) else np.array([], np.int64)
+    table["qrs_source"] = pd.Series([infos[i]["qrs_source"] for i in np.repeat(np.arange(len(infos)), counts)],
+                                    dtype="object")
     table.to_parquet(tmp / "records.parquet", index=False)
 
     meta = {

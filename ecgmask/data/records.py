@@ -675,5 +675,10 @@ class WfdbSource:
 
         from ecgmask.data.labels import rhythm_from_snomed
 
+        from ecgmask.data.qrs import read_annotations
+
         rec = read_wfdb_record(item.path)
-        return replace(rec, rhythm=rhythm_from_snomed(rec.dx)[0])
+        # a generated tree's QRS complexes (NAME.qrs); real Challenge records have none
+        qrs = read_annotations(item.path, extensions=("qrs",))
+        extra = rec.extra if qrs is None else {**rec.extra, "qrs": qrs}
+        return replace(rec, rhythm=rhythm_from_snomed(rec.dx)[0], extra=extra)

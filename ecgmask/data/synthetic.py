@@ -38,7 +38,7 @@ import scipy.io
 from ecgmask.data import tree_writer
 
 # Bump when the generator's output changes, so stale trees are rebuilt rather than reused.
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2  # 2: NAME.qrs annotations written beside each record
 
 LEADS = ("I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2", "V3", "V4", "V5", "V6")
 GAIN_ADU_PER_MV = 1000.0
@@ -278,6 +278,19 @@ def _render_bumps(n: int, fs: float, centre, sigma_left, sigma_right, vectors) -
 
 def heart_vcg(p: RecordParams, fs: int = 500, seconds: float = 10.0) -> np.ndarray:
     """Noise-free vectorcardiogram (N, 3) in mV for the record."""
+    return _heart(p, fs, seconds)[0]
+
+
+def qrs_complexes(p: RecordParams, fs: int = 500, seconds: float = 10.0) -> tuple[np.ndarray, np.ndarray]:
+    """The record's QRS complexes as the generator made them: ((K, 2) inclusive [onset,
+    offset] samples, (K,) peak samples), every complex with a sample inside the record
+    (clipped to it). A QRS spans its onset to onset + its duration (the four bumps lie
+    within it to 2 sigma); the peak is at 46% of it, between the apical and free-wall bumps."""
+    return _heart(p, fs, seconds)[1:]
+
+
+def _heart(p: RecordParams, fs: int, seconds: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(vcg (N, 3) mV, QRS intervals (K, 2), QRS peaks (K,)) in samples at fs."""
     rng = np.random.default_rng([p.seed, 0])
     n = int(round(fs * seconds))
     t = np.arange(n) / fs
@@ -332,7 +345,12 @@ def heart_vcg(p: RecordParams, fs: int = 500, seconds: float = 10.0) -> np.ndarr
         vcg += _fibrillatory_waves(p, rng, t)
     elif p.atrial == "flutter":
         vcg += _flutter_waves(p, rng, t, flutter_origin)
-    return vcg
+    on = np.round(onsets * fs).astype(np.int64)
+    off = np.round((onsets + d) * fs).astype(np.int64)
+    peak = np.round((onsets + 0.46 * d) * fs).astype(np.int64)
+    inside = (off >= 0) & (on <= n - 1)
+    intervals = np.stack([np.clip(on, 0, n - 1), np.clip(off, 0, n - 1)], axis=1)[inside]
+    return vcg, intervals, np.clip(peak, 0, n - 1)[inside]
 
 
 def _band_noise(rng: np.random.Generator, n: int, fs: float, lo: float, hi: float, k: int = 1) -> np.ndarray:
@@ -458,12 +476,16 @@ def to_adu(signal_mv: np.ndarray) -> np.ndarray:
 
 
 def write_record(directory: Path, p: RecordParams, fs: int = 500, seconds: float = 10.0) -> Path:
-    """Write NAME.hea + NAME.mat (MATLAB v4, `val`, int16) into `directory`; returns the .hea path."""
+    """Write NAME.hea + NAME.mat (MATLAB v4, `val`, int16) and NAME.qrs (the generator's QRS
+    complexes as WFDB annotations in LUDB's convention) into `directory`; returns the .hea path."""
+    from ecgmask.data.qrs import write_annotation
+
     adu = to_adu(synthesize_record(p, fs, seconds))
     directory = Path(directory)
     scipy.io.savemat(directory / f"{p.name}.mat", {"val": adu}, format="4")
     hea = directory / f"{p.name}.hea"
     hea.write_text(header_text(p, adu, fs))
+    write_annotation(directory / p.name, fs, *qrs_complexes(p, fs, seconds))
     return hea
 
 
