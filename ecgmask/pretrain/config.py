@@ -7,6 +7,10 @@ from dataclasses import dataclass, field
 
 from ecgmask.profiles import Profile, get_profile
 
+MASKER_OBJECTIVES = ("adversarial", "sparsity_only")
+SPARSITY_ON = ("raw", "binarised")
+PER_MASK_THRESHOLD = "1/N"  # mask_threshold: the reference's threshold for N softmax masks
+
 
 @dataclass
 class PretrainConfig:
@@ -28,6 +32,15 @@ class PretrainConfig:
     max_steps_per_epoch: int | None = None
     device: str = "auto"
     amp: bool = True
+    # what shapes the masks (ablations of the paper's objective, search_spaces/masker.py):
+    # "adversarial" = -NT-Xent + sparsity; "sparsity_only" = the sparsity gradient alone (the
+    # reference's effective objective: its NT-Xent gradients cancel, method.md)
+    masker_objective: str = "adversarial"
+    # the sparsity penalty on the raw masks (the paper's formula) or on the binarised ones
+    # (the masks actually applied)
+    sparsity_on: str = "raw"
+    # where the masks are binarised: 0.5, or "1/N" (1 / n_masks)
+    mask_threshold: float | str = 0.5
     # options of any augmentation, keyed by its name ({"gaussian": {"std": 0.1}}): how a search
     # space sweeps an augmentation's own parameter without a field here
     augmentation_params: dict = field(default_factory=dict)
@@ -55,8 +68,29 @@ class PretrainConfig:
             problems.append(f"alpha must be non-negative, got {self.alpha}")
         if self.max_steps_per_epoch is not None and self.max_steps_per_epoch < 1:
             problems.append(f"max_steps_per_epoch must be None or at least 1, got {self.max_steps_per_epoch}")
+        if self.masker_objective not in MASKER_OBJECTIVES:
+            problems.append(f"masker_objective must be one of {', '.join(MASKER_OBJECTIVES)}, "
+                            f"got {self.masker_objective!r}")
+        if self.sparsity_on not in SPARSITY_ON:
+            problems.append(f"sparsity_on must be one of {', '.join(SPARSITY_ON)}, got {self.sparsity_on!r}")
+        try:
+            threshold = self.threshold()
+        except (TypeError, ValueError):
+            problems.append(f"mask_threshold must be a number in (0, 1) or {PER_MASK_THRESHOLD!r}, "
+                            f"got {self.mask_threshold!r}")
+        else:
+            if not 0.0 < threshold < 1.0:
+                problems.append(f"mask_threshold must lie in (0, 1), got {self.mask_threshold!r}")
         if problems:
             raise ValueError("PretrainConfig: " + "; ".join(problems))
+
+    def threshold(self) -> float:
+        """The binarisation threshold as a number (1 / n_masks for "1/N")."""
+        if isinstance(self.mask_threshold, str) and self.mask_threshold.strip().upper() == PER_MASK_THRESHOLD:
+            return 1.0 / int(self.n_masks)
+        if isinstance(self.mask_threshold, bool):
+            raise TypeError("mask_threshold")
+        return float(self.mask_threshold)
 
     @classmethod
     def from_profile(cls, profile: str | Profile, **overrides) -> "PretrainConfig":
@@ -81,7 +115,8 @@ class PretrainConfig:
         ignored by `build`): `augmentation_params`, with the masker's fields on top."""
         options = {name: dict(values) for name, values in self.augmentation_params.items()}
         options["advmask"] = {**options.get("advmask", {}), "n_masks": self.n_masks, "k": self.k,
-                              "width": self.masker_width}
+                              "width": self.masker_width, "objective": self.masker_objective,
+                              "threshold": self.threshold()}
         return options
 
     def to_dict(self) -> dict:

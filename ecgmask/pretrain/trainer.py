@@ -15,6 +15,14 @@ weights, taken before either optimiser steps. Gradients accumulate over `accumul
 micro-batches (each scaled by 1 / their number); then both optimisers step through the one
 GradScaler (AMP on CUDA), which skips the step of an optimiser whose gradients overflowed and
 lowers the scale once for the update.
+
+Settings that change what shapes the masks (`PretrainConfig`): `masker_objective`
+("sparsity_only": the view gets the masks detached, so the masker's gradient is the sparsity
+penalty's alone), `sparsity_on` ("binarised": the penalty on the soft-binarised masks the
+view applies instead of the raw ones) and `mask_threshold` (the binarisation midpoint).
+After every epoch of an adversarial run the masks are measured on a fixed probe of windows
+(`ecgmask.pretrain.mask_stats`: occupancy, masked time, QRS shares) and the values join the
+epoch's metrics.
 """
 
 from __future__ import annotations
@@ -32,7 +40,7 @@ import torch
 from ecgmask.augment import build, find_advmask
 from ecgmask.checkpoint import save_encoder
 from ecgmask.device import resolve_device
-from ecgmask.losses import nt_xent, soft_binarize, sparsity_penalty
+from ecgmask.losses import nt_xent, sparsity_penalty
 from ecgmask.models import Projector, ResNet1d18
 from ecgmask.pretrain.config import PretrainConfig
 
@@ -105,6 +113,7 @@ class Pretrainer:
         self.bad_epochs = 0
         self.stopped = False
         self.history: list[dict] = []
+        self._probe = None  # (windows on the device, QRS track, share detected), made on first use
 
     # ------------------------------------------------------------------ training
     def _autocast(self):
@@ -125,13 +134,15 @@ class Pretrainer:
             if masks is None:
                 total, sparsity = loss, None
             else:
-                # on the raw masks, not reversed: the masker minimises it
-                sparsity = sparsity_penalty(masks, cfg.alpha, cfg.ratio)
+                # on the masks, not reversed: the masker minimises it
+                penalised = masks if cfg.sparsity_on == "raw" else self.advmask.binarize(masks)
+                sparsity = sparsity_penalty(penalised, cfg.alpha, cfg.ratio)
                 total = loss + sparsity
         self.scaler.scale(total * scale).backward()
         if masks is None:
             return BatchLosses(loss.detach(), None, None, None)
-        return BatchLosses(loss.detach(), (sparsity - loss).detach(), sparsity.detach(), masks.detach())
+        masker_loss = sparsity - loss if cfg.masker_objective == "adversarial" else sparsity
+        return BatchLosses(loss.detach(), masker_loss.detach(), sparsity.detach(), masks.detach())
 
     def _zero_grad(self) -> None:
         self.optimizer.zero_grad(set_to_none=True)
@@ -182,7 +193,7 @@ class Pretrainer:
                 losses = self.backward(x, scale=1.0 / len(group))
                 if adversarial:
                     sums += torch.stack([t.double() for t in (losses.nt_xent, losses.masker_loss, losses.sparsity)])
-                    occupancy += soft_binarize(losses.masks.float(), cfg.k).mean(dim=(0, 2)).double()
+                    occupancy += self.advmask.binarize(losses.masks).mean(dim=(0, 2)).double()
                 else:
                     sums[0] += losses.nt_xent.double()
                 n_batches += 1
@@ -203,6 +214,8 @@ class Pretrainer:
             for n, value in enumerate((occupancy / n_batches).tolist()):
                 metrics[f"mask_occupancy_{n}"] = value
         metrics["samples_per_s"] = n_samples / max(elapsed, 1e-9)
+        if adversarial:  # after the timing: the probe is not training throughput
+            metrics.update(self.mask_statistics())
         if not math.isfinite(metrics["nt_xent"]):
             raise FloatingPointError(f"Pretrainer: NT-Xent is {metrics['nt_xent']} at epoch {self.epoch}")
         if metrics["nt_xent"] < self.best_loss:
@@ -214,6 +227,26 @@ class Pretrainer:
         metrics["stop"] = self.stopped
         self.history.append(dict(metrics))
         return metrics
+
+    def mask_statistics(self) -> dict[str, float]:
+        """The masks of the current masker on the fixed probe (`ecgmask.pretrain.mask_stats`):
+        one forward of the masker in eval mode on the plain windows (no earlier stage)."""
+        from ecgmask.pretrain import mask_stats
+
+        if self._probe is None:
+            idx = mask_stats.probe_indices(self.cache, self.indices)
+            windows = self.cache.batch(idx)
+            track, detected = mask_stats.probe_qrs(self.cache, idx, windows.numpy())
+            self._probe = (windows.to(self.device), torch.from_numpy(track).to(self.device), detected)
+        windows, track, detected = self._probe
+        was_training = self.advmask.training
+        self.advmask.eval()
+        try:
+            with torch.no_grad():
+                masks = self.advmask.masks(windows)
+        finally:
+            self.advmask.train(was_training)
+        return {**mask_stats.mask_statistics(masks, track, self.advmask.threshold), "qrs_detected": detected}
 
     # ------------------------------------------------------------------ state
     def state_dict(self) -> dict:
@@ -244,7 +277,8 @@ class Pretrainer:
         return state
 
     def load_state_dict(self, state: dict) -> None:
-        if state["config"] != self.config.to_dict():
+        # a state saved before a field was added compares with that field's default
+        if PretrainConfig(**state["config"]) != self.config:
             raise ValueError("Pretrainer.load_state_dict: the state was saved with a different PretrainConfig")
         self.encoder.load_state_dict(state["encoder"])
         self.projector.load_state_dict(state["projector"])

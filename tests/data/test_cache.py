@@ -65,7 +65,7 @@ def test_build_keeps_good_rejects_bad_with_reasons(tree, tmp_path, capsys):
     assert cache.signals.shape[1:] == (12, 400) and cache.signals.dtype == np.float16
     assert isinstance(cache.signals, np.memmap)
     assert list(cache.records.columns) == ["record", "source", "patient_id", "age", "sex", "dx", "rhythm",
-                                           "superclass", "fold", "window"]  # fmt: skip
+                                           "superclass", "fold", "window", "qrs_source"]  # fmt: skip
     assert cache.records.superclass.isna().all() and cache.records.fold.isna().all()  # PTB-XL labels only
     long = cache.records[cache.records.record == "LONG"]
     assert list(long.window) == [0, 1, 2, 3, 4]

@@ -100,7 +100,7 @@ def test_worker_processes_write_the_same_bytes(tmp_path):
     one = write_synthetic_tree(tmp_path / "one", 30, seed=3, progress=False, workers=1)
     two = write_synthetic_tree(tmp_path / "two", 30, seed=3, progress=False, workers=2)
     files = sorted(p.relative_to(one) for p in one.rglob("*.*"))
-    assert files == sorted(p.relative_to(two) for p in two.rglob("*.*")) and len(files) == 61
+    assert files == sorted(p.relative_to(two) for p in two.rglob("*.*")) and len(files) == 91  # .hea .mat .qrs + RECORDS
     assert all((one / f).read_bytes() == (two / f).read_bytes() for f in files)
 
 

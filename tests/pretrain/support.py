@@ -60,4 +60,7 @@ def same_state(a, b) -> bool:
 
 
 def without_speed(metrics: dict) -> dict:
-    return {k: v for k, v in metrics.items() if k != "samples_per_s"}
+    """The metrics but the throughput, a NaN share (a mask with no masked time) as "nan" so
+    that two runs' metrics compare equal."""
+    return {k: ("nan" if isinstance(v, float) and math.isnan(v) else v) for k, v in metrics.items()
+            if k != "samples_per_s"}

@@ -33,7 +33,8 @@ def test_config_rejects_bad_values():
 
 def test_augmentation_options_build_the_masker_the_config_describes():
     cfg = tiny("advmask+3kg", n_masks=3, k=80.0, masker_width=8)
-    assert cfg.augmentation_options() == {"advmask": {"n_masks": 3, "k": 80.0, "width": 8}}
+    assert cfg.augmentation_options() == {"advmask": {"n_masks": 3, "k": 80.0, "width": 8,
+                                                 "objective": "adversarial", "threshold": 0.5}}
     adversarial = find_advmask(build(cfg.augmentation, 100, cfg.augmentation_options()))
     assert (adversarial.n_masks, adversarial.k, adversarial.masker.config["width"]) == (3, 80.0, 8)
     # the same mapping serves an augmentation without a masker

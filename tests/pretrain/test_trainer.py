@@ -33,7 +33,9 @@ def test_advmask_epoch_metrics(cache):
     trainer = Pretrainer(tiny(n_masks=3), cache)
     m = trainer.run_epoch()
     assert set(m) == {"epoch", "nt_xent", "masker_loss", "sparsity", "mask_occupancy_0", "mask_occupancy_1",
-                      "mask_occupancy_2", "samples_per_s", "stop"}
+                      "mask_occupancy_2", "samples_per_s", "stop", "qrs_time", "qrs_detected",
+                      *(f"mask_{n}_{what}" for n in range(3) for what in ("raw", "time", "qrs_of_masked",
+                                                                           "qrs_covered"))}
     assert m["epoch"] == 1 and m["stop"] is False and m["samples_per_s"] > 0
     assert all(0 <= m[f"mask_occupancy_{n}"] <= 1 for n in range(3))
     assert all(math.isfinite(m[k]) for k in ("nt_xent", "masker_loss", "sparsity"))
@@ -65,9 +67,12 @@ def test_steps_are_capped_and_indices_respected(cache):
     indices = np.arange(10, 40)
     trainer = Pretrainer(tiny(batch_size=4, accumulation=2, max_steps_per_epoch=2), cache, indices=indices)
     trainer.run_epoch()
-    assert len(cache.requested) == 2 * 2 * 4
-    assert set(cache.requested) <= set(indices.tolist())
-    assert len(set(cache.requested)) == len(cache.requested)  # one shuffled pass, no repeats
+    # the trained windows, then the mask probe's (all 30 indices: fewer than its 64)
+    assert len(cache.requested) == 2 * 2 * 4 + len(indices)
+    trained = cache.requested[: 2 * 2 * 4]
+    assert sorted(cache.requested[len(trained):]) == indices.tolist()
+    assert set(trained) <= set(indices.tolist())
+    assert len(set(trained)) == len(trained)  # one shuffled pass, no repeats
 
 
 def test_epochs_and_early_stopping(cache):
