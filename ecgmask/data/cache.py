@@ -10,9 +10,10 @@ processes, all cores by default), preprocesses it (`ecgmask.data.preprocess`) an
   codes: SNOMED, or SCP statements for PTB-XL), rhythm, superclass, fold, window (index of
   the window within its record), qrs_source ('annotation' where the record came with QRS
   annotations, else None);
-- `qrs.npy`: (N windows, ceil(length / 8)) uint8, each window's QRS track (True inside a
-  QRS complex) packed by `np.packbits`, resampled and windowed like the signal; all False
-  where `qrs_source` is None (`EcgCache.qrs_track` unpacks it; `ecgmask.data.qrs`);
+- `qrs.npy`: (N windows, 2, ceil(length / 8)) uint8, each window's QRS track (True inside
+  a QRS complex) and annotated track (True where the annotations say what is QRS and what
+  is not) packed by `np.packbits`, resampled and windowed like the signal; all False where
+  `qrs_source` is None (`EcgCache.qrs_track` unpacks them; `ecgmask.data.qrs`);
 - `rejected.csv`: path, reason for every record left out (bad data, missing labels in a
   downstream set, a duplicate name, an unreadable path, or excluded on purpose);
 - `meta.json`: fs, length, stride, kind, key, n_windows, n_records and the ingest summary.
@@ -187,17 +188,18 @@ class EcgCache:
             raise CacheError(f"{path / 'records.parquet'}: unreadable ({_first_line(err)})") from None
         return cls(path, records, meta)
 
-    def qrs_track(self, indices) -> np.ndarray | None:
-        """(B, L) bool QRS tracks of windows `indices` (all False for a window whose record
-        had no annotations: see `records.qrs_source`), or None for a cache built before
-        the cache stored them."""
+    def qrs_track(self, indices) -> tuple[np.ndarray, np.ndarray] | None:
+        """((B, L) bool QRS track, (B, L) bool annotated track) of windows `indices` (all
+        False for a window whose record had no annotations: see `records.qrs_source`), or
+        None for a cache built before the cache stored them."""
         from ecgmask.data.qrs import unpack
 
         path = self.path / "qrs.npy"
         if not path.is_file():
             return None
         idx = np.asarray(indices, dtype=np.int64).reshape(-1)
-        return unpack(np.load(path, mmap_mode="r")[idx], int(self.meta["length"]))
+        both = unpack(np.load(path, mmap_mode="r")[idx], int(self.meta["length"]))
+        return both[:, 0], both[:, 1]
 
     @property
     def signals(self) -> np.ndarray:
@@ -251,7 +253,8 @@ def process_item(source: Source, item: WorkItem, params: PreprocessParams) -> tu
         windows = preprocess(rec.signal, rec.fs, params).astype(np.float16)
         qrs = rec.extra.get("qrs")
         if qrs is not None:
-            qrs = window_track(qrs, rec.fs, rec.signal.shape[1], params.fs, params.length, params.stride)
+            qrs = window_track(qrs, rec.fs, rec.signal.shape[1], params.fs, params.length, params.stride,
+                               span=rec.extra.get("qrs_span"))
         info = {
             "record": rec.name,
             "source": item.source,
@@ -657,7 +660,7 @@ def _ingest(sources, kind, key, params, tmp, exclude_prefixes, exclude_caches, w
         workers = min(len(os.sched_getaffinity(0)), len(work) // RECORDS_PER_WORKER)
     workers = max(1, min(int(workers), len(work)))
     writer = _NpyAppender(tmp / "signals.npy", (len(LEADS), params.length), np.float16)
-    qrs_writer = _NpyAppender(tmp / "qrs.npy", ((params.length + 7) // 8,), np.uint8)
+    qrs_writer = _NpyAppender(tmp / "qrs.npy", (2, (params.length + 7) // 8), np.uint8)
     infos: list[dict] = []
     bar = tqdm(total=len(work), desc=f"ingest {kind}", unit="rec", disable=not progress,
                file=sys.stderr, dynamic_ncols=True)  # fmt: skip
@@ -666,7 +669,7 @@ def _ingest(sources, kind, key, params, tmp, exclude_prefixes, exclude_caches, w
             if status == "ok":
                 writer.append(windows)
                 qrs = payload.pop("qrs")
-                qrs_writer.append(np.zeros((len(windows), qrs_writer.inner[0]), np.uint8) if qrs is None else qrs)
+                qrs_writer.append(np.zeros((len(windows), *qrs_writer.inner), np.uint8) if qrs is None else qrs)
                 infos.append(payload)
             else:
                 rejected.append((path, payload))

@@ -2,8 +2,11 @@
 
 A record's QRS complexes are `(K, 2)` int arrays of inclusive sample intervals `[onset,
 offset]` at the record's rate, taken from WFDB annotations in LUDB's convention (each wave
-`(` onset, peak symbol, `)` offset; `N` the QRS). The cache turns them into a boolean track
-per window (`qrs_track`, through the same resampling and windowing as the signal). Records
+`(` onset, peak symbol, `)` offset; `N` the QRS), with the span the annotations cover
+(LUDB's cardiologists delineate the middle of each record, about 1.3 s to 8 s, not its
+edges: outside the span "not QRS" is unknown, and the shares are taken inside it). The cache
+turns both into boolean tracks per window (`window_track`, through the same resampling and
+windowing as the signal). Records
 without annotations get theirs from a maintained detector (`detect_qrs`: wfdb.processing's
 XQRS on lead II, a fixed width around each R peak), and every printed share names which.
 """
@@ -53,13 +56,17 @@ def write_annotation(record_base: str | os.PathLike, fs: float, intervals: np.nd
     return base.with_name(f"{base.name}.{extension}")
 
 
-def read_annotations(hea_path: str | os.PathLike, extensions=ANNOTATION_EXTENSIONS) -> np.ndarray | None:
-    """The union over the record's annotation files (`NAME.<ext>` beside its header) of
-    their QRS intervals, merged where they overlap; None when there is no such file."""
+def read_annotations(hea_path: str | os.PathLike, extensions=ANNOTATION_EXTENSIONS):
+    """(intervals, span) or None when the record has no annotation file (`NAME.<ext>` beside
+    its header): the union over the files of their QRS intervals, merged where they overlap,
+    and the inclusive [first, last] annotated sample over all files, or None for the whole
+    record when a generator's `.qrs` file is among them (it marks every QRS)."""
     import wfdb
 
     hea_path = Path(hea_path)
     found = []
+    edges = []
+    whole = False
     for ext in extensions:
         path = hea_path.with_name(f"{hea_path.stem}.{ext}")
         if not path.is_file():
@@ -69,9 +76,13 @@ def read_annotations(hea_path: str | os.PathLike, extensions=ANNOTATION_EXTENSIO
         except Exception as err:  # wfdb raises bare errors on a damaged file
             raise ValueError(f"{path}: unreadable annotation file ({type(err).__name__}: {err})") from None
         found.append(intervals_from_annotation(ann.sample, ann.symbol))
+        whole = whole or ext == "qrs"
+        if len(ann.sample):
+            edges += [int(np.min(ann.sample)), int(np.max(ann.sample))]
     if not found:
         return None
-    return merge_intervals(np.concatenate(found))
+    span = None if whole or not edges else (min(edges), max(edges))
+    return merge_intervals(np.concatenate(found)), span
 
 
 def merge_intervals(intervals: np.ndarray) -> np.ndarray:
@@ -102,14 +113,17 @@ def track_from_intervals(intervals: np.ndarray, n: int, fs_in: float = 1.0, fs_o
     return track
 
 
-def window_track(intervals: np.ndarray, fs_in: float, n_in: int, fs_out: float, length: int, stride: int) -> np.ndarray:
-    """The QRS track of each window `preprocess` cuts from a record of n_in samples at fs_in:
-    (n_windows, length) bool, resampled and windowed (centre padding included) like the signal."""
+def window_track(intervals: np.ndarray, fs_in: float, n_in: int, fs_out: float, length: int, stride: int,
+                 span: tuple[int, int] | None = None) -> np.ndarray:
+    """The tracks of each window `preprocess` cuts from a record of n_in samples at fs_in:
+    (n_windows, 2, length) bool, [QRS, annotated] (the span; the whole record when None; the
+    centre padding of a short record is never annotated), resampled and windowed like the signal."""
     from ecgmask.data.preprocess import make_windows, resample
 
     n_out = resample(np.zeros((1, n_in), dtype=np.float32), fs_in, fs_out).shape[1]
     track = track_from_intervals(intervals, n_out, fs_in, fs_out)
-    return make_windows(track[None, :].astype(np.uint8), length, stride)[:, 0, :].astype(bool)
+    known = track_from_intervals([(0, n_in - 1) if span is None else span], n_out, fs_in, fs_out)
+    return make_windows(np.stack([track, known]).astype(np.uint8), length, stride).astype(bool)
 
 
 def detect_qrs(lead_ii: np.ndarray, fs: float) -> np.ndarray:

@@ -680,5 +680,5 @@ class WfdbSource:
         rec = read_wfdb_record(item.path)
         # a generated tree's QRS complexes (NAME.qrs); real Challenge records have none
         qrs = read_annotations(item.path, extensions=("qrs",))
-        extra = rec.extra if qrs is None else {**rec.extra, "qrs": qrs}
+        extra = rec.extra if qrs is None else {**rec.extra, "qrs": qrs[0], "qrs_span": qrs[1]}
         return replace(rec, rhythm=rhythm_from_snomed(rec.dx)[0], extra=extra)

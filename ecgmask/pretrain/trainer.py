@@ -236,9 +236,10 @@ class Pretrainer:
         if self._probe is None:
             idx = mask_stats.probe_indices(self.cache, self.indices)
             windows = self.cache.batch(idx)
-            track, detected = mask_stats.probe_qrs(self.cache, idx, windows.numpy())
-            self._probe = (windows.to(self.device), torch.from_numpy(track).to(self.device), detected)
-        windows, track, detected = self._probe
+            track, known, detected = mask_stats.probe_qrs(self.cache, idx, windows.numpy())
+            self._probe = (windows.to(self.device), torch.from_numpy(track).to(self.device),
+                           torch.from_numpy(known).to(self.device), detected)
+        windows, track, known, detected = self._probe
         was_training = self.advmask.training
         self.advmask.eval()
         try:
@@ -246,7 +247,7 @@ class Pretrainer:
                 masks = self.advmask.masks(windows)
         finally:
             self.advmask.train(was_training)
-        return {**mask_stats.mask_statistics(masks, track, self.advmask.threshold), "qrs_detected": detected}
+        return {**mask_stats.mask_statistics(masks, track, self.advmask.threshold, known), "qrs_detected": detected}
 
     # ------------------------------------------------------------------ state
     def state_dict(self) -> dict:

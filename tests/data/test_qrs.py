@@ -25,24 +25,37 @@ def test_annotation_round_trip(tmp_path):
     intervals = np.array([[100, 140], [600, 650]])
     Q.write_annotation(tmp_path / "R1", 500, intervals, np.array([120, 620]))
     (tmp_path / "R1.hea").write_text("R1 12 500 1000\n")
-    assert Q.read_annotations(tmp_path / "R1.hea").tolist() == intervals.tolist()
+    got, span = Q.read_annotations(tmp_path / "R1.hea")
+    assert got.tolist() == intervals.tolist() and span is None  # a generator's .qrs: the whole record
     assert Q.read_annotations(tmp_path / "R1.hea", extensions=("ii",)) is None
+
+
+def test_lead_annotations_are_united_over_leads_with_their_span(tmp_path):
+    (tmp_path / "R2.hea").write_text("R2 12 500 5000\n")
+    Q.write_annotation(tmp_path / "R2", 500, np.array([[700, 740], [1500, 1540]]), np.array([720, 1520]), "ii")
+    Q.write_annotation(tmp_path / "R2", 500, np.array([[690, 735], [3000, 3040]]), np.array([710, 3020]), "avf")
+    got, span = Q.read_annotations(tmp_path / "R2.hea")
+    assert got.tolist() == [[690, 740], [1500, 1540], [3000, 3040]]
+    assert span == (690, 3040)
 
 
 def test_track_through_resampling_and_windowing():
     # 1000 Hz record of 3000 samples -> 500 Hz (1500) -> windows of 1000, stride 400 -> 2
     intervals = np.array([[200, 298], [2200, 2298]])
-    windows = Q.window_track(intervals, 1000, 3000, 500, 1000, 400)
-    assert windows.shape == (2, 1000)
-    assert np.flatnonzero(windows[0]).tolist() == list(range(100, 150))
+    windows = Q.window_track(intervals, 1000, 3000, 500, 1000, 400, span=(100, 2999))
+    assert windows.shape == (2, 2, 1000)
+    assert np.flatnonzero(windows[0, 0]).tolist() == list(range(100, 150))
     # the second QRS lies at 1100..1149 at 500 Hz: sample 700.. of window 2 (start 400)
-    assert np.flatnonzero(windows[1]).tolist() == list(range(700, 750))
+    assert np.flatnonzero(windows[1, 0]).tolist() == list(range(700, 750))
+    # annotated from 100 at 1000 Hz = 50 at 500 Hz to the end
+    assert np.flatnonzero(~windows[0, 1]).tolist() == list(range(50)) and windows[1, 1].all()
 
 
 def test_track_centre_padded_like_the_signal():
     windows = Q.window_track(np.array([[0, 9]]), 500, 100, 500, 200, 100)
-    assert windows.shape == (1, 200)
-    assert np.flatnonzero(windows[0]).tolist() == list(range(50, 60))
+    assert windows.shape == (1, 2, 200)
+    assert np.flatnonzero(windows[0, 0]).tolist() == list(range(50, 60))
+    assert np.flatnonzero(windows[0, 1]).tolist() == list(range(50, 150))  # the padding is not annotated
 
 
 def test_pack_round_trip():
@@ -74,11 +87,11 @@ def test_synthetic_tree_to_cache_carries_the_track(tmp_path):
     path = build_cache(WfdbSource(tree), tmp_path / "cache", params, progress=False, workers=1)
     cache = EcgCache.open(path)
     assert list(cache.records["qrs_source"]) == ["annotation"] * len(cache)
-    tracks = cache.qrs_track(np.arange(len(cache)))
-    assert tracks.shape == (len(cache), 1000)
+    tracks, known = cache.qrs_track(np.arange(len(cache)))
+    assert tracks.shape == known.shape == (len(cache), 1000) and known.all()
     number = int(cache.records["record"][0][3:])
     intervals, _ = qrs_complexes(sample_params(5, number), 500, 10.0)
-    expected = Q.window_track(intervals, 500, 5000, 250, 1000, 500)
+    expected = Q.window_track(intervals, 500, 5000, 250, 1000, 500)[:, 0]
     assert np.array_equal(tracks[: len(expected)], expected)
     assert 0.05 < tracks.mean() < 0.35  # QRS is a minority of the time
 
@@ -91,7 +104,8 @@ def test_cache_without_annotations_has_an_all_false_track(tmp_path):
     write_record(root, "A0001", seed=1)
     cache = EcgCache.open(build_cache(WfdbSource(root), tmp_path / "c", progress=False, workers=1))
     assert cache.records["qrs_source"].isna().all()
-    assert not cache.qrs_track([0]).any()
+    qrs, known = cache.qrs_track([0])
+    assert not qrs.any() and not known.any()
 
 
 def test_detector_finds_the_synthetic_qrs():

@@ -114,6 +114,12 @@ def test_mask_statistics_by_hand():
     assert s["mask_0_qrs_covered"] == pytest.approx(1.0) and s["mask_1_qrs_covered"] == 0.0
     assert s["qrs_time"] == pytest.approx(0.2)
     assert mask_statistics(masks, qrs, 0.2)["mask_1_time"] == 1.0
+    # only samples 1..9 annotated: sample 0 neither QRS nor not-QRS
+    known = torch.ones(1, 10, dtype=torch.bool)
+    known[0, 0] = False
+    s = mask_statistics(masks, qrs, 0.5, known)
+    assert s["mask_0_qrs_of_masked"] == pytest.approx(1 / 3) and s["qrs_time"] == pytest.approx(1 / 9)
+    assert s["mask_0_time"] == pytest.approx(0.4)  # over all time
 
 
 class AnnotatedCache(MemoryCache):
@@ -128,7 +134,8 @@ class AnnotatedCache(MemoryCache):
         self.track[:, 10:30] = True
 
     def qrs_track(self, indices):
-        return self.track[np.asarray(indices)]
+        idx = np.asarray(indices)
+        return self.track[idx], np.ones_like(self.track[idx])
 
 
 def test_epoch_reports_the_masks_on_the_stored_qrs_track():
