@@ -5,6 +5,7 @@
   python sweep/prepare.py wfdb --root /data/challenge2021 --exclude-prefix JS --out .cache/data
   python sweep/prepare.py chapman --root /data/chapman --out .cache/data
   python sweep/prepare.py ptbxl --root /data/ptb-xl --fs 500 --out .cache/data
+  python sweep/prepare.py ludb --root ../shared/real-records/ludb --out .cache/data
 
 The cache lands in OUT/<kind>-<key>/, keyed by the input files, the preprocessing parameters
 and the exclusions: running the same command again reuses it; the last line printed is its
@@ -110,6 +111,12 @@ def _parser() -> argparse.ArgumentParser:
                                     "folds 10 and 9 as test and validation). Records without a rhythm "
                                     "class are kept.")
     px.add_argument("--root", required=True, type=Path, metavar="DIR", help="the PTB-XL release folder")
+
+    lu = sub.add_parser("ludb", parents=[common], help="LUDB, 200 ECGs with cardiologists' QRS boundaries",
+                        description="Ingest LUDB (RECORDS, data/<n>.hea + .dat + one annotation file a "
+                                    "lead): rhythm (SR, SB, GSVT, AFIB), sex, age and the experts' QRS "
+                                    "track (the union over the 12 leads' annotations) per window.")
+    lu.add_argument("--root", required=True, type=Path, metavar="DIR", help="the LUDB release folder")
     return parser
 
 
@@ -186,6 +193,13 @@ def main(argv: list[str] | None = None) -> int:
             print(f"prepare.py: error: --root {args.root}: not a directory", file=sys.stderr)
             return 2
         source = PtbxlSource(args.root, fs=args.fs)
+    elif args.source == "ludb":
+        from ecgmask.data.ludb import LudbSource
+
+        if not args.root.is_dir():
+            print(f"prepare.py: error: --root {args.root}: not a directory", file=sys.stderr)
+            return 2
+        source = LudbSource(args.root)
     else:
         if not args.root.is_dir():
             print(f"prepare.py: error: --root {args.root}: not a directory", file=sys.stderr)

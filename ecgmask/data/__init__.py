@@ -2,11 +2,12 @@
 
 The interface every other part codes against (docs/architecture.md, "Data"):
 `LEADS`, `PreprocessParams`, `build_cache` (with sources: `WfdbSource` / `ChapmanSource` /
-`PtbxlSource`, the `Source` protocol), `EcgCache` (`check_cache`, `CacheError`), `split_indices`, `fraction_indices`, `task_labels`, `default_study`.
+`PtbxlSource` / `LudbSource`, the `Source` protocol), `EcgCache` (`check_cache`, `CacheError`), `split_indices`, `fraction_indices`, `task_labels`, `default_study`.
 """
 
 from ecgmask.data.cache import CacheError, EcgCache, NoUsableRecords, build_cache, check_cache, format_summary
 from ecgmask.data.chapman import ChapmanSource
+from ecgmask.data.ludb import LudbSource
 from ecgmask.data.ptbxl import PtbxlSource
 from ecgmask.data.sources import Source, WorkItem
 from ecgmask.data.labels import RHYTHM_CLASSES, SEX_CLASSES
@@ -31,6 +32,7 @@ __all__ = [
     "ChapmanSource",
     "EcgCache",
     "EcgRecord",
+    "LudbSource",
     "NoUsableRecords",
     "PreprocessParams",
     "PtbxlSource",
