@@ -39,7 +39,25 @@ def build(sweep_paths=None, *, metric="accuracy", paper=False, fractions=None, b
     if paper:
         t1.attach_paper(table, t1.load_paper_table(paper_csv))
     comparison = t1.paired_comparison(trials, table, baseline=baseline) if baseline in table.rows else None
+    table.mask_notes = t1.mask_notes(_mask_statistics(sweep_paths, trials), rows=table.rows)
     return trials, table, comparison
+
+
+def _mask_statistics(sweep_paths, trials):
+    """The final mask statistics of the adversarial pretraining trials of the sweeps read
+    (None when none has any, or a sweep has no pretraining experiment)."""
+    import pandas as pd
+
+    from analysis.mask_stats import final_mask_statistics
+
+    frames = []
+    for sweep in sorted({str(s) for s in trials["sweep"].dropna()}) if "sweep" in trials else []:
+        try:
+            frames.append(final_mask_statistics(sweep_root(sweep)))
+        except (SweepError, OSError, ValueError):
+            continue
+    frames = [f for f in frames if not f.empty]
+    return pd.concat(frames, ignore_index=True) if frames else None
 
 
 def render_table1(sweep_paths=None, *, metric: str = "accuracy", paper: bool = False, fractions=None,

@@ -136,6 +136,7 @@ class Table1:
     notes: list[str] = field(default_factory=list)
     paper: pd.DataFrame | None = None  # augmentation, task, fraction, mean, std (accuracy, %)
     conditions: list[str] = field(default_factory=list)  # what the cells condition on (`condition_notes`)
+    mask_notes: list[str] = field(default_factory=list)  # `mask_notes(...)`: what each advmask row's masks cover
 
     def metric_of(self, column: Column) -> str:
         """The metric (a METRICS name) of a column's cells."""
@@ -488,6 +489,37 @@ def table_notes(table: Table1) -> list[str]:
     if table.notes:
         lines.append("Duplicate results (the later sweep wins):")
         lines += [f"  - {n}" for n in table.notes]
+    lines += table.mask_notes
+    return lines
+
+
+def mask_notes(stats: pd.DataFrame, rows=None) -> list[str]:
+    """What the masks of each adversarial row cover at the end of pretraining, in words (mean
+    over seeds of `analysis.mask_stats.final_mask_statistics`), e.g. `advmask: mask 1 covers
+    92% of time, 17% of it QRS; mask 2 covers 8% of time, 18% of it QRS (QRS is 17% of time)`.
+    Masks are numbered from 1; the QRS source (annotated or detected) is named."""
+    from ecgmask.data.qrs import DETECTOR_WORDS
+
+    if stats is None or stats.empty:
+        return []
+    order = [r for r in (rows or []) if r in set(stats["row"])]
+    order += sorted(set(stats["row"]) - set(order))
+    lines = ["Masks at the end of pretraining (mean over seeds, on a fixed probe of 64 validation windows; "
+             "'covers': time where the mask is past the binarisation threshold):"]
+    for row in order:
+        group = stats[stats["row"] == row]
+        n_masks = sum(1 for c in group.columns if c.startswith("mask_") and c.endswith("_time"))
+        parts = []
+        for k in range(n_masks):
+            time = group[f"mask_{k}_time"].mean()
+            of_masked = group[f"mask_{k}_qrs_of_masked"].mean()  # NaN-skipping: seeds where the mask covers time
+            share = "" if pd.isna(of_masked) else f", {100 * of_masked:.0f}% of it QRS"
+            parts.append(f"mask {k + 1} covers {100 * time:.0f}% of time{share}")
+        qrs = group["qrs_time"].mean()
+        detected = group["qrs_detected"].mean() if "qrs_detected" in group else 0.0
+        source = f"; QRS by {DETECTOR_WORDS}" if detected > 0 else ""
+        seeds = f"{len(group)} seed{'s' if len(group) != 1 else ''}"
+        lines.append(f"  - {row} ({seeds}): " + "; ".join(parts) + f" (QRS is {100 * qrs:.0f}% of time{source})")
     return lines
 
 

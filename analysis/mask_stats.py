@@ -1,0 +1,41 @@
+"""The mask statistics of a sweep's adversarial pretraining trials, read from Tune's results.
+
+Every adversarial pretraining epoch reports, per mask k, `mask_{k}_raw` (mean of m_k),
+`mask_{k}_time` (masked-time share after binarisation), `mask_{k}_qrs_of_masked` (share of
+its masked time inside QRS), `mask_{k}_qrs_covered` (share of all QRS time it masks), and
+`qrs_time`, `qrs_detected` (`ecgmask.pretrain.mask_stats`). `final_mask_statistics(sweep)`
+is one row per trial: its last epoch's values with its row and seed.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from analysis.results import SweepError
+from sweep.store.layout import PRETRAIN, SweepLayout
+
+STAT_PREFIX = "mask_"
+
+
+def final_mask_statistics(sweep: str | Path) -> pd.DataFrame:
+    """row, seed, epoch and every mask statistic of each adversarial pretraining trial's last
+    reported epoch; empty when the sweep has no adversarial trial (or no pretraining yet)."""
+    from ray.tune import ExperimentAnalysis
+
+    path = Path(SweepLayout(str(sweep)).experiment(PRETRAIN)).resolve()  # Tune wants an absolute path
+    if not path.is_dir():
+        raise SweepError(f"{sweep}: no pretraining experiment at {path}")
+    analysis = ExperimentAnalysis(str(path))
+    rows = []
+    for trial in analysis.trials:
+        history = analysis.trial_dataframes.get(trial.trial_id)
+        if history is None or history.empty or "mask_0_time" not in history:
+            continue
+        last = history.dropna(subset=["mask_0_time"]).iloc[-1]
+        keep = {k: last[k] for k in history.columns
+                if k.startswith(STAT_PREFIX) or k in ("qrs_time", "qrs_detected", "epoch")}
+        rows.append({"row": trial.config.get("row", trial.config.get("augmentation")),
+                     "seed": trial.config.get("seed"), **keep})
+    return pd.DataFrame(rows)
