@@ -3,6 +3,8 @@ figure from a real (one-step) advmask checkpoint on a tiny synthetic cache."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -13,56 +15,40 @@ from analysis import plot_masks as pm
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
-def _spiky_ecg(fs: float, r_times_s, seconds: float = 10.0, seed: int = 0) -> np.ndarray:
-    """R waves (10 ms Gaussians) at known times, smaller P and T waves, noise and wander."""
-    rng = np.random.default_rng(seed)
-    t = np.arange(int(fs * seconds)) / fs
-    x = 0.02 * rng.standard_normal(t.size) + 0.2 * np.sin(2 * np.pi * 0.3 * t)
-    for r in r_times_s:
-        x += 1.5 * np.exp(-((t - r) ** 2) / (2 * 0.010**2))
-        x += 0.15 * np.exp(-((t - r + 0.16) ** 2) / (2 * 0.02**2))  # P
-        x += 0.3 * np.exp(-((t - r - 0.3) ** 2) / (2 * 0.05**2))  # T
-    return x
+def test_statistics_by_hand_inside_the_annotated_time():
+    length = 20
+    qrs = np.zeros((1, length), bool)
+    qrs[0, 2:6] = True
+    known = np.ones((1, length), bool)
+    known[0, 15:] = False  # the record's edge: not annotated
+    masks = np.stack([np.where(np.arange(length) < 8, 0.9, 0.1),  # 0..7: 4 of 8 in QRS
+                      np.where(np.arange(length) >= 14, 0.8, 0.0),  # 14..19: one annotated sample, not QRS
+                      np.full(length, 0.3)])[None]
+    stats = pm.mask_statistics(masks, qrs, known).set_index("mask")
+    assert stats.loc[0, "qrs_of_masked"] == pytest.approx(0.5) and stats.loc[0, "qrs_covered"] == 1.0
+    assert stats.loc[1, "qrs_of_masked"] == 0.0 and stats.loc[1, "masked_time"] == pytest.approx(6 / 20)
+    assert np.isnan(stats.loc[2, "qrs_of_masked"])
+    assert np.allclose(stats["qrs_time"], 4 / 15)
+    assert stats.loc[0, "qrs_enrichment"] == pytest.approx(0.5 / (4 / 15))
+    assert stats.loc[2, "occupancy"] == pytest.approx(0.3)
+    # a lower threshold: the 0.3 mask covers everything
+    assert pm.mask_statistics(masks, qrs, known, threshold=0.25).loc[2, "masked_time"] == 1.0
 
 
-@pytest.mark.parametrize("fs", [100, 500])
-def test_r_peaks_are_found_where_they_are(fs):
-    r_times = np.cumsum(np.r_[0.4, np.random.default_rng(1).uniform(0.45, 1.2, 12)])
-    r_times = r_times[r_times < 9.7]
-    peaks = pm.detect_r_peaks(_spiky_ecg(fs, r_times), fs)
-    assert len(peaks) == len(r_times)
-    assert np.max(np.abs(peaks / fs - r_times)) <= 0.02
-
-
-def test_r_peaks_of_a_synthetic_record_match_its_heart_rate():
-    from ecgmask.data.synthetic import sample_params, synthesize_record
-
-    for number in range(4):
-        p = sample_params(3, number, rhythm="SR")
-        x = synthesize_record(p, fs=100, seconds=10.0)[pm.LEAD_II]
-        peaks = pm.detect_r_peaks(x, 100)
-        assert abs(len(peaks) - p.heart_rate * 10 / 60) <= 2, (p.heart_rate, len(peaks))
-
-
-def test_a_mask_on_exactly_the_qrs_windows_has_all_its_time_in_qrs():
-    fs, length = 100, 1000
-    peaks = np.array([50, 180, 320, 470, 600, 760, 905])
-    qrs = pm.qrs_windows(length, peaks, fs)
-    assert qrs.sum() == len(peaks) * 11  # +-50 ms at 100 Hz = 5 samples each side
-    masks = np.stack([qrs.astype(float), (~qrs).astype(float) * 0.9, np.full(length, 0.3)])[None]  # (1, 3, L)
-    stats = pm.mask_statistics(masks, qrs[None]).set_index("mask")
-    assert stats.loc[0, "qrs_share"] == pytest.approx(1.0)
-    assert stats.loc[0, "qrs_enrichment"] == pytest.approx(1 / qrs.mean())
-    assert stats.loc[1, "qrs_share"] == 0.0
-    assert np.isnan(stats.loc[2, "qrs_share"])  # never above 0.5: nothing masked
-    assert stats["occupancy"].tolist() == pytest.approx([qrs.mean(), 0.9 * (1 - qrs.mean()), 0.3])
-    assert stats["masked_time"].tolist() == pytest.approx([qrs.mean(), 1 - qrs.mean(), 0.0])
-    assert (stats["qrs_time"] == qrs.mean()).all()
-
-
-def test_statistics_reject_mismatched_shapes():
-    with pytest.raises(ValueError, match="masks \\(B, N, L\\)"):
-        pm.mask_statistics(np.zeros((2, 2, 10)), np.zeros((2, 11), bool))
+def test_bootstrap_interval_contains_the_point_and_is_narrow_for_a_constant_share():
+    rng = np.random.default_rng(0)
+    b, length = 40, 50
+    qrs = np.zeros((b, length), bool)
+    qrs[:, 10:20] = True
+    masks = np.zeros((b, 2, length))
+    masks[:, 0, 10:20] = 1.0  # mask 1 is exactly QRS in every record
+    masks[:, 1] = rng.random((b, length))  # mask 2 random
+    counts = pm.window_counts(masks, qrs, np.ones_like(qrs), 0.5)
+    table = pm.bootstrap_row([counts, counts], np.arange(b), n_boot=200).set_index("mask")
+    assert table.loc[0, "qrs_of_masked"] == 1.0 and table.loc[0, "qrs_of_masked_lo"] == 1.0
+    assert table.loc[1, "qrs_of_masked_lo"] <= table.loc[1, "qrs_of_masked"] <= table.loc[1, "qrs_of_masked_hi"]
+    assert table.loc[1, "qrs_of_masked_hi"] - table.loc[1, "qrs_of_masked_lo"] < 0.1
+    assert (table["seeds"] == 2).all() and (table["records"] == b).all()
 
 
 @pytest.fixture(scope="module")
@@ -112,8 +98,35 @@ def test_figure_and_statistics_from_a_checkpoint(advmask_checkpoint, tmp_path, c
     assert stats["occupancy"].between(0, 1).all() and stats["masked_time"].between(0, 1).all()
     # softmax over N = 2 masks: their occupancies sum to 1 at every time step
     assert stats["occupancy"].sum() == pytest.approx(1.0, abs=1e-4)
+    # the synthetic records carry the generator's QRS: named, and no detector used
+    assert (stats["qrs_source"] == "the generator's QRS (annotations of the synthetic tree)").all()
+    assert stats["qrs_time"].between(0.05, 0.4).all()
     printed = capsys.readouterr().out
-    assert "masked time in QRS" in printed and str(png) in printed
+    assert "masked time in QRS" in printed and "generator's QRS" in printed and str(png) in printed
+
+
+def test_by_row_over_a_sweep(advmask_checkpoint, tmp_path, capsys):
+    import json
+    import shutil
+
+    from sweep.layout import SweepLayout
+
+    ckpt, cache_path = advmask_checkpoint
+    sweep = tmp_path / "sweep"
+    layout = SweepLayout(str(sweep))
+    for key in ("advmask-s1", "advmask-s2", "advmask_sparsity_only-s1"):
+        shutil.copytree(ckpt, Path(layout.encoders) / key)
+    plan = {"pretrain": [{"key": "advmask-s1", "row": "advmask"}, {"key": "advmask-s2", "row": "advmask"},
+                         {"key": "advmask_sparsity_only-s1", "row": "advmask(sparsity_only)"}],
+            "data": {"downstream": str(cache_path)}}
+    Path(layout.plan).write_text(json.dumps(plan))
+    out = tmp_path / "out"
+    assert pm.main(["--sweep", str(sweep), "--by-row", "--name", "syn", "--n-stats", "6", "--out", str(out)]) == 0
+    assert (out / "masks_syn.png").read_bytes()[:8] == PNG_MAGIC
+    table = pd.read_csv(out / "mask_stats_syn.csv")
+    assert table["row"].tolist() == ["advmask", "advmask", "advmask(sparsity_only)", "advmask(sparsity_only)"]
+    assert table["seeds"].tolist() == [2, 2, 1, 1]
+    assert "| advmask | 2 | 1 |" in (out / "mask_stats_syn.md").read_text()
 
 
 def test_a_checkpoint_without_a_masker_is_named(tmp_path, advmask_checkpoint):
