@@ -1,5 +1,6 @@
 import csv
 import json
+import shutil
 import os
 import pickle
 import signal
@@ -242,7 +243,12 @@ def test_downstream_wfdb_needs_rhythm_and_sex(tree, tmp_path):
 
 def test_real_records_ptb_kept_at_target_rate_others_rejected(real_records, tmp_path):
     params = PreprocessParams(fs=500, length=5000, stride=2000)
-    path = build_cache(WfdbSource([real_records]), tmp_path, params, workers=1, progress=False)
+    top = tmp_path / "records"  # the three loose records, not the LUDB folder beside them
+    top.mkdir()
+    for f in real_records.iterdir():
+        if f.is_file():
+            shutil.copy(f, top / f.name)
+    path = build_cache(WfdbSource([top]), tmp_path / "c", params, workers=1, progress=False)
     cache = EcgCache.open(path)
     # 38.4 s at 1000 Hz -> 19200 samples at 500 Hz -> (19200 - 5000) // 2000 + 1 windows
     assert len(cache) == 8 and cache.signals.shape == (8, 12, 5000)

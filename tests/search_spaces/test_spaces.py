@@ -7,7 +7,7 @@ from search_spaces.plan import Row, SweepPlan, grid_plan, slug
 
 
 def test_registry_discovers_every_space_module():
-    assert search_spaces.names() == ["augmentations", "fractions", "masks", "sparsity", "tune"]
+    assert search_spaces.names() == ["augmentations", "fractions", "masker", "masks", "sparsity", "tune"]
     for name in search_spaces.names():
         assert search_spaces.get_space(name).describe().strip()
     with pytest.raises(ValueError, match="unknown space 'nope'"):
