@@ -75,7 +75,7 @@ from ecgmask.data.qrs import pack as pack_qrs
 from ecgmask.data.records import LEADS, RecordError
 from ecgmask.data.sources import Source, WorkItem, as_sources
 
-CACHE_VERSION = 2  # bump when the cache layout or preprocessing changes meaning
+CACHE_VERSION = 3  # 3: qrs.npy and qrs_source; bump when the cache layout or preprocessing changes meaning
 _NPY_HEADER_BYTES = 128
 RECORDS_PER_WORKER = 200  # with workers=None, start one worker per this many records (up to all cores)
 META_REQUIRED = ("fs", "length", "stride", "kind", "key", "n_windows")

@@ -33,6 +33,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ecgmask.data.qrs import read_annotations
+
 LEADS: tuple[str, ...] = (
     "I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2", "V3", "V4", "V5", "V6",
 )  # fmt: skip
@@ -509,6 +511,8 @@ def read_wfdb_record(hea_path: str | os.PathLike, *, use_fast_path: bool = True)
     check_leads(signal)
     info = parse_comments(header.comments)
     name = hea_path.stem
+    # a generated tree's QRS complexes (NAME.qrs beside the header); real records have none
+    qrs = read_annotations(hea_path, extensions=("qrs",))
     return EcgRecord(
         name=name,
         path=hea_path,
@@ -519,6 +523,7 @@ def read_wfdb_record(hea_path: str | os.PathLike, *, use_fast_path: bool = True)
         dx=info["dx"],
         patient_id=patient_id_for(hea_path, name),
         derived_leads=derived,
+        extra={} if qrs is None else {"qrs": qrs[0], "qrs_span": qrs[1]},
     )
 
 
@@ -675,10 +680,5 @@ class WfdbSource:
 
         from ecgmask.data.labels import rhythm_from_snomed
 
-        from ecgmask.data.qrs import read_annotations
-
         rec = read_wfdb_record(item.path)
-        # a generated tree's QRS complexes (NAME.qrs); real Challenge records have none
-        qrs = read_annotations(item.path, extensions=("qrs",))
-        extra = rec.extra if qrs is None else {**rec.extra, "qrs": qrs[0], "qrs_span": qrs[1]}
-        return replace(rec, rhythm=rhythm_from_snomed(rec.dx)[0], extra=extra)
+        return replace(rec, rhythm=rhythm_from_snomed(rec.dx)[0])

@@ -124,3 +124,14 @@ def test_unreadable_annotation_names_the_file(tmp_path):
     (tmp_path / "R1.qrs").write_bytes(b"\xff\x01garbage")
     with pytest.raises(ValueError, match="R1.qrs"):
         Q.read_annotations(tmp_path / "R1.hea")
+
+
+def test_a_downstream_synthetic_tree_carries_the_track_too(tmp_path):
+    from ecgmask.data import ChapmanSource
+
+    tree = write_synthetic_tree(tmp_path / "tree", 3, seed=6, progress=False, workers=1)
+    params = PreprocessParams(fs=100, length=1000, stride=400)
+    cache = EcgCache.open(build_cache(ChapmanSource(tree), tmp_path / "c", params, progress=False, workers=1))
+    assert cache.records["qrs_source"].notna().all()
+    qrs, known = cache.qrs_track(np.arange(len(cache)))
+    assert known.all() and 0.05 < qrs.mean() < 0.35
