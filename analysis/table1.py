@@ -504,8 +504,9 @@ def mask_notes(stats: pd.DataFrame, rows=None) -> list[str]:
         return []
     order = [r for r in (rows or []) if r in set(stats["row"])]
     order += sorted(set(stats["row"]) - set(order))
-    lines = ["Masks at the end of pretraining (mean over seeds, on a fixed probe of 64 validation windows; "
-             "'covers': time where the mask is past the binarisation threshold):"]
+    lines = ["Masks at the end of pretraining (mean over seeds, on a fixed probe of 64 validation windows of the "
+             "pretraining cache; 'covers': time where the mask is past the binarisation threshold; QRS from the "
+             "cache's annotations, the generator's or cardiologists', unless a row names the detector):"]
     for row in order:
         group = stats[stats["row"] == row]
         n_masks = sum(1 for c in group.columns if c.startswith("mask_") and c.endswith("_time"))
