@@ -313,6 +313,7 @@ def plot_mask_figure(lead2, masks, qrs, known, fs: float, advmask, out_path, mas
             soft = advmask.binarize(torch.from_numpy(masks[i, m_idx]).float()).numpy()
             masked = masks[i, m_idx] > advmask.threshold
             _shade(ax, t, q, color="0.6", alpha=0.45)
+            _shade(ax, t, ~known[i], color="khaki", alpha=0.35)
             _shade(ax, t, masked, color="tab:blue", alpha=0.2)
             ax.plot(t, lead2[i], color="red", lw=1.3)
             ax.plot(t, lead2[i] * (1.0 - soft), color="green", lw=0.8)
@@ -329,17 +330,21 @@ def plot_mask_figure(lead2, masks, qrs, known, fs: float, advmask, out_path, mas
                plt.Line2D([], [], color="green", label="masked signal x(1 − m̃)"),
                Patch(color="tab:blue", alpha=0.2, label=f"masked (m > {advmask.threshold:g})"),
                Patch(color="0.6", alpha=0.45, label=f"QRS: {source}")]
+    if not np.all(known):
+        handles.append(Patch(color="khaki", alpha=0.35, label="not annotated"))
     _legend(fig, handles, title)
     return _save(fig, out_path)
 
 
 def _legend(fig, handles, title: str) -> None:
     height = fig.get_figheight()
+    ncol = min(len(handles), 3)
+    lines = -(-len(handles) // ncol)
     if title:
         fig.suptitle(title, y=1.0 - 0.08 / height, va="top", fontsize=10)
-    fig.legend(handles=handles, loc="upper center", ncol=len(handles), frameon=False, fontsize=8.5,
+    fig.legend(handles=handles, loc="upper center", ncol=ncol, frameon=False, fontsize=8.5,
                bbox_to_anchor=(0.5, 1.0 - (0.32 if title else 0.05) / height))
-    fig.tight_layout(rect=(0, 0, 1, 1 - (0.55 if title else 0.3) / height))
+    fig.tight_layout(rect=(0, 0, 1, 1 - ((0.32 if title else 0.05) + 0.22 * lines + 0.05) / height))
 
 
 def plot_rows_figure(lead2, row_masks: dict[str, np.ndarray], thresholds: dict[str, float], qrs, known,
@@ -363,6 +368,7 @@ def plot_rows_figure(lead2, row_masks: dict[str, np.ndarray], thresholds: dict[s
             ax = axes[r, i]
             q = qrs[i] & known[i]
             _shade(ax, t, q, color="0.6", alpha=0.45)
+            _shade(ax, t, ~known[i], color="khaki", alpha=0.35)
             y = lead2[i]
             lo, hi = float(np.min(y)), float(np.max(y))
             span = max(hi - lo, 1e-6)
@@ -385,6 +391,8 @@ def plot_rows_figure(lead2, row_masks: dict[str, np.ndarray], thresholds: dict[s
     handles = [plt.Line2D([], [], color="red", label="lead II"), Patch(color="0.6", alpha=0.45, label=f"QRS: {source}")]
     handles += [Patch(color=MASK_COLOURS[k % len(MASK_COLOURS)], label=f"mask {k + 1} past its threshold")
                 for k in range(n_max)]
+    if not np.all(known):
+        handles.append(Patch(color="khaki", alpha=0.35, label="not annotated"))
     _legend(fig, handles, title)
     return _save(fig, out_path)
 
@@ -466,7 +474,7 @@ def plot_masks_by_row(sweep: str | os.PathLike, cache_path: str | os.PathLike, o
     figure = plot_rows_figure(x[:n, LEAD_II].numpy(), first_masks, thresholds, qrs[:n], known[:n], fs,
                               out_dir / f"masks_{name}.png", source=source,
                               title=f"Masks of each objective ({Path(str(sweep)).name}, first seed) on "
-                                    f"{Path(str(cache_path)).name}")
+                                    f"{name} ({Path(str(cache_path)).name})")
     return {"figure": figure, "stats_csv": csv, "stats_md": md, "stats": stats, "source": source}
 
 
