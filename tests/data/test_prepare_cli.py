@@ -54,8 +54,15 @@ def test_missing_root_is_a_clear_error(tmp_path, capsys):
 
 
 def test_wfdb_real_records_and_reuse(real_records, tmp_path, capsys):
+    import shutil
+
     main = load_main()
-    args = ["wfdb", "--root", str(real_records), "--out", str(tmp_path), *SMALL]
+    loose = tmp_path / "records"  # the three loose records, not the LUDB folder beside them
+    loose.mkdir()
+    for f in real_records.iterdir():
+        if f.is_file():
+            shutil.copy(f, loose / f.name)
+    args = ["wfdb", "--root", str(loose), "--out", str(tmp_path / "out"), *SMALL]
     assert main(args) == 0
     out = capsys.readouterr().out
     path = Path(out.strip().splitlines()[-1])
