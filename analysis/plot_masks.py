@@ -437,18 +437,22 @@ def plot_masks(checkpoint: str | os.PathLike, cache_path: str | os.PathLike, out
             "text": format_statistics(stats, len(order), source)}
 
 
-def plot_masks_by_row(sweep: str | os.PathLike, cache_path: str | os.PathLike, out_dir: str | os.PathLike, *,
+def plot_masks_by_row(sweeps, cache_path: str | os.PathLike, out_dir: str | os.PathLike, *,
                       name: str = "masks", n: int = 2, n_stats: int = 200, seed: int = 0) -> dict:
-    """Every adversarial row of the sweep on the same ECGs of the cache: masks_<name>.png (its
-    first seed, `n` ECGs) and mask_stats_<name>.csv/.md (all seeds, `n_stats` ECGs, bootstrap
-    intervals over records)."""
+    """Every adversarial row of the sweep(s) on the same ECGs of the cache: masks_<name>.png
+    (a row's first encoder, `n` ECGs) and mask_stats_<name>.csv/.md (all its seeds, over the
+    sweeps, `n_stats` ECGs, bootstrap intervals over records)."""
     from ecgmask.data import EcgCache
 
+    sweeps = [sweeps] if isinstance(sweeps, (str, os.PathLike)) else list(sweeps)
     cache = EcgCache.open(cache_path)
     fs = float(cache.meta["fs"])
-    by_row = advmask_checkpoints_by_row(sweep)
+    by_row: dict[str, list[Path]] = {}
+    for sweep in sweeps:
+        for row, directories in advmask_checkpoints_by_row(sweep).items():
+            by_row.setdefault(row, []).extend(directories)
     if not by_row:
-        raise FileNotFoundError(f"{SweepLayout(str(sweep)).encoders}: no advmask encoder")
+        raise FileNotFoundError(f"{', '.join(str(SweepLayout(str(s)).encoders) for s in sweeps)}: no advmask encoder")
     order = _draw(cache, max(n, n_stats), seed)
     x = cache.batch(order)
     qrs, known, source = window_qrs(cache, order, x.numpy())
@@ -473,7 +477,7 @@ def plot_masks_by_row(sweep: str | os.PathLike, cache_path: str | os.PathLike, o
     md.write_text(format_row_table(stats))
     figure = plot_rows_figure(x[:n, LEAD_II].numpy(), first_masks, thresholds, qrs[:n], known[:n], fs,
                               out_dir / f"masks_{name}.png", source=source,
-                              title=f"Masks of each objective ({Path(str(sweep)).name}, first seed) on "
+                              title=f"Masks of each objective ({Path(str(sweeps[0])).name}, first seed) on "
                                     f"{name} ({Path(str(cache_path)).name})")
     return {"figure": figure, "stats_csv": csv, "stats_md": md, "stats": stats, "source": source}
 
@@ -502,9 +506,9 @@ def parser() -> argparse.ArgumentParser:
                     "much of each mask's time falls inside QRS.")
     p.add_argument("--checkpoint", metavar="DIR", help="pretraining checkpoint directory (state.pt + encoder.pt)")
     p.add_argument("--cache", metavar="DIR", help="cache directory (EcgCache) [the sweep's downstream cache]")
-    p.add_argument("--sweep", metavar="PATH",
-                   help="take the sweep's first advmask encoder (or, with --by-row, all of them) and, "
-                        "without --cache, the downstream cache of its plan")
+    p.add_argument("--sweep", metavar="PATH", action="append",
+                   help="take the sweep's first advmask encoder (or, with --by-row, all of them, over "
+                        "every --sweep given) and, without --cache, the downstream cache of its plan")
     p.add_argument("--by-row", action="store_true",
                    help="every adversarial row of --sweep on the same ECGs: masks_NAME.png, mask_stats_NAME.csv/.md")
     p.add_argument("--name", default="masks", help="with --by-row: the output files' suffix (default masks)")
@@ -528,7 +532,7 @@ def main(argv=None) -> int:
             if args.sweep is None:
                 print("plot_masks: --by-row needs --sweep", file=sys.stderr)
                 return 2
-            cache = args.cache or downstream_cache_of(args.sweep)
+            cache = args.cache or downstream_cache_of(args.sweep[0])
             result = plot_masks_by_row(args.sweep, cache, args.out, name=args.name, n=n, n_stats=n_stats,
                                        seed=args.seed)
             print(result["stats_md"].read_text())
@@ -539,8 +543,8 @@ def main(argv=None) -> int:
             if args.sweep is None:
                 print("plot_masks: give --checkpoint and --cache, or --sweep", file=sys.stderr)
                 return 2
-            checkpoint = checkpoint or find_advmask_checkpoint(args.sweep)
-            cache = cache or downstream_cache_of(args.sweep)
+            checkpoint = checkpoint or find_advmask_checkpoint(args.sweep[0])
+            cache = cache or downstream_cache_of(args.sweep[0])
         result = plot_masks(checkpoint, cache, args.out, n=n, n_stats=n_stats, seed=args.seed)
     except (FileNotFoundError, ValueError) as exc:
         print(f"plot_masks: {exc}", file=sys.stderr)

@@ -514,14 +514,19 @@ def mask_notes(stats: pd.DataFrame, rows=None) -> list[str]:
         for k in range(n_masks):
             time = group[f"mask_{k}_time"].mean()
             of_masked = group[f"mask_{k}_qrs_of_masked"].mean()  # NaN-skipping: seeds where the mask covers time
-            share = "" if pd.isna(of_masked) else f", {100 * of_masked:.0f}% of it QRS"
-            parts.append(f"mask {k + 1} covers {100 * time:.0f}% of time{share}")
+            share = "" if pd.isna(of_masked) or time < 0.005 else f", {100 * of_masked:.0f}% of it QRS"
+            parts.append(f"mask {k + 1} covers {_percent(time)} of time{share}")
         qrs = group["qrs_time"].mean()
         detected = group["qrs_detected"].mean() if "qrs_detected" in group else 0.0
         source = f"; QRS by {DETECTOR_WORDS}" if detected > 0 else ""
         seeds = f"{len(group)} seed{'s' if len(group) != 1 else ''}"
         lines.append(f"  - {row} ({seeds}): " + "; ".join(parts) + f" (QRS is {100 * qrs:.0f}% of time{source})")
     return lines
+
+
+def _percent(share: float) -> str:
+    """92% ; under 1% with one decimal (0.3%), so that a vanishing mask is not read as none."""
+    return f"{100 * share:.0f}%" if share >= 0.01 or share == 0 else f"{100 * share:.1f}%"
 
 
 def _multilabel(task: str) -> bool:
