@@ -109,7 +109,7 @@ def test_by_row_over_a_sweep(advmask_checkpoint, tmp_path, capsys):
     import json
     import shutil
 
-    from sweep.layout import SweepLayout
+    from sweep.store.layout import SweepLayout
 
     ckpt, cache_path = advmask_checkpoint
     sweep = tmp_path / "sweep"
