@@ -180,13 +180,14 @@ def masks_html(sweep: Path, work: Path) -> str:
     checkpoint = find_advmask_checkpoint(sweep)
     result = plot_masks(checkpoint, downstream_cache_of(sweep), work / "masks")
     stats = result["stats"].copy()
-    for column in ("occupancy", "masked_time", "qrs_share", "qrs_time"):
+    for column in ("occupancy", "masked_time", "qrs_of_masked", "qrs_covered", "qrs_time"):
         stats[column] = stats[column].map(lambda v: "n/a" if pd.isna(v) else f"{v:.1%}")
     stats["qrs_enrichment"] = stats["qrs_enrichment"].map(lambda v: "n/a" if pd.isna(v) else f"{v:.2f}")
     caption = result["text"].splitlines()
     return (png_tag(result["figure"], "adversarial masks") + f"<p>{esc(caption[0])}</p>" + frame_html(stats)
-            + f'<p class="notes">{esc(caption[-1])} qrs_enrichment = share of the masked time in QRS / '
-              f"share of all time in QRS. Encoder: {esc(checkpoint.name)}.</p>")
+            + f'<p class="notes">{esc(caption[-1])} qrs_of_masked = share of the masked time in QRS; '
+              f"qrs_covered = share of all QRS time masked; qrs_enrichment = qrs_of_masked / qrs_time. "
+              f"QRS: {esc(result['source'])}. Encoder: {esc(checkpoint.name)}.</p>")
 
 
 def settings_html(plan: dict) -> str:
