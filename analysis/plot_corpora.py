@@ -2,9 +2,9 @@
 
     python analysis/plot_corpora.py --out docs/corpora.png
 
-Left: records of the synthetic heart-dipole corpus (`ecgmask.data.synthetic`, the default
+Left: records of the synthetic heart-dipole corpus (`ecgmask.data.corpora.synthetic`, the default
 study's pretraining seed); right: DeepFake ECGs from deepfake-ecg's Pulse2Pulse generator
-(`ecgmask.data.deepfake`, needs the `deepfake` extra). Both are written as WFDB files to a
+(`ecgmask.data.corpora.deepfake`, needs the `deepfake` extra). Both are written as WFDB files to a
 temporary folder and read back with `read_wfdb_record`, so the picture shows what the
 ingest sees; the DeepFake records store only I, II, V1-V6, and their III is the reader's
 derived lead (III = II - I). Each panel shows 10 s of leads I, II, III, V1, V3, V5 at
@@ -27,7 +27,7 @@ ROW_MV = 2.5  # vertical distance between the leads of a panel
 
 def draw_leads(ax, signal: np.ndarray, fs: float, derived: bool, title: str, seconds: float = 10.0) -> None:
     """Leads LEADS_SHOWN of a 12-lead (12, N) mV record, one row each, on ECG paper."""
-    from ecgmask.data.records import DERIVED_LEADS, LEADS
+    from ecgmask.data.leads import DERIVED_LEADS, LEADS
 
     cal = 0.4  # s of room for the calibration pulse
     n = int(round(seconds * fs))
@@ -51,9 +51,9 @@ def plot_corpora(out: Path, synthetic_seed: int = 1, deepfake_seed: int = 0, per
     import matplotlib.pyplot as plt
 
     from analysis.plot_synthetic import pick_records
-    from ecgmask.data.deepfake import write_deepfake_tree
-    from ecgmask.data.records import read_wfdb_record
-    from ecgmask.data.synthetic import write_record
+    from ecgmask.data.corpora.deepfake import write_deepfake_tree
+    from ecgmask.data.corpora.synthetic import write_record
+    from ecgmask.data.wfdb_reader import read_wfdb_record
 
     picked = pick_records(synthetic_seed, per_class=1)
     synthetic = [picked[c][0] for c in ("SR", "AFIB", "SB", "GSVT")[:per_corpus]]

@@ -25,7 +25,7 @@ CLASSES = ("SR", "SB", "GSVT", "AFIB")
 
 def pick_records(seed: int, per_class: int = 3, classes=CLASSES):
     """The first `per_class` records of each class in the corpus with `seed`."""
-    from ecgmask.data.synthetic import sample_params
+    from ecgmask.data.corpora.synthetic import sample_params
 
     picked = {c: [] for c in classes}
     number = 0
@@ -87,7 +87,7 @@ def plot_synthetic(out: Path, seed: int = 1, per_class: int = 3, dpi: int = 90, 
     import matplotlib.pyplot as plt
     import wfdb
 
-    from ecgmask.data.synthetic import write_record
+    from ecgmask.data.corpora.synthetic import write_record
 
     picked = pick_records(seed, per_class)
     fig, axes = plt.subplots(len(CLASSES), per_class, figsize=(10.6 * per_class, 5.6 * len(CLASSES)), squeeze=False)

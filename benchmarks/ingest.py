@@ -2,7 +2,7 @@
 
   python benchmarks/ingest.py [--records 1000] [--scale 4] [--fs 500 --length 5000 --stride 2000]
 
-1. Writes a synthetic Challenge-layout corpus (`ecgmask.data.synthetic.write_synthetic_tree`).
+1. Writes a synthetic Challenge-layout corpus (`ecgmask.data.corpora.synthetic.write_synthetic_tree`).
 2. Baseline: a bare single-process `wfdb.rdrecord` loop over the same records (reading only).
 3. Full ingest: `build_cache` (read, resample, despike, window, z-score, write), all cores,
    process start-up included. Prints both rates in records/s and their ratio (goal >= 2).
@@ -100,8 +100,8 @@ def main() -> None:
     import wfdb
 
     from ecgmask.data import EcgCache, PreprocessParams, WfdbSource, build_cache
-    from ecgmask.data.records import list_wfdb_headers
-    from ecgmask.data.synthetic import write_synthetic_tree
+    from ecgmask.data.corpora.synthetic import write_synthetic_tree
+    from ecgmask.data.tree import list_wfdb_headers
 
     workers = args.workers or len(os.sched_getaffinity(0))
     params = {"fs": args.fs, "length": args.length, "stride": args.stride}

@@ -12,16 +12,13 @@ import tempfile
 import threading
 from pathlib import Path
 
+from ecgmask.errors import first_line
+
 STORAGE_TIMEOUT_S = 10.0  # how long a URI storage may take to answer
 
 
 class BadArgument(ValueError):
     """An argument that cannot run; the message is one line."""
-
-
-def first_line(err: BaseException) -> str:
-    lines = [ln.strip() for ln in str(err).splitlines() if ln.strip()]
-    return lines[0] if lines else type(err).__name__
 
 
 # --------------------------------------------------------------------------- numbers

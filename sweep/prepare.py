@@ -154,7 +154,7 @@ def main(argv: list[str] | None = None) -> int:
             return 2
 
     if args.source == "synthetic":
-        from ecgmask.data.synthetic import write_synthetic_tree
+        from ecgmask.data.corpora.synthetic import write_synthetic_tree
 
         if args.records < 1:
             print("prepare.py: error: --records must be at least 1", file=sys.stderr)
@@ -165,7 +165,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"synthetic tree: {tree}")
         source = WfdbSource([tree]) if args.kind == "pretrain" else ChapmanSource(tree)
     elif args.source == "deepfake":
-        from ecgmask.data.deepfake import write_deepfake_tree
+        from ecgmask.data.corpora.deepfake import write_deepfake_tree
 
         if args.records < 1 or args.batch_size < 1:
             print("prepare.py: error: --records and --batch-size must be at least 1", file=sys.stderr)

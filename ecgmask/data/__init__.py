@@ -1,4 +1,5 @@
-"""ECG data: readers, labels, preprocessing, the memory-mapped cache, splits.
+"""ECG data: the record type, readers and sources, labels, preprocessing, the memory-mapped cache,
+splits; the generated corpora (synthetic, DeepFake) in `ecgmask.data.corpora`.
 
 The interface every other part codes against (docs/architecture.md, "Data"):
 `LEADS`, `PreprocessParams`, `build_cache` (with sources: `WfdbSource` / `ChapmanSource` /
@@ -7,19 +8,22 @@ The interface every other part codes against (docs/architecture.md, "Data"):
 
 from ecgmask.data.cache import CacheError, EcgCache, NoUsableRecords, build_cache, check_cache, format_summary
 from ecgmask.data.chapman import ChapmanSource
-from ecgmask.data.ludb import LudbSource
-from ecgmask.data.ptbxl import PtbxlSource
-from ecgmask.data.sources import Source, WorkItem
 from ecgmask.data.labels import RHYTHM_CLASSES, SEX_CLASSES
+from ecgmask.data.leads import LEADS
+from ecgmask.data.ludb import LudbSource
 from ecgmask.data.preprocess import PreprocessParams
-from ecgmask.data.records import LEADS, EcgRecord, RecordError, WfdbSource, read_wfdb_record
+from ecgmask.data.ptbxl import PtbxlSource
+from ecgmask.data.record import EcgRecord, RecordError
+from ecgmask.data.sources import Source, WorkItem
 from ecgmask.data.splits import fraction_indices, split_indices
+from ecgmask.data.wfdb_reader import read_wfdb_record
+from ecgmask.data.wfdb_source import WfdbSource
 from ecgmask.tasks import task_labels  # the task registry's, re-exported for data-level checks
 
 
 def default_study(*args, **kwargs):
-    """The two synthetic caches of the default study; see ecgmask.data.synthetic.default_study."""
-    from ecgmask.data.synthetic import default_study as _default_study
+    """The two synthetic caches of the default study; see ecgmask.data.corpora.synthetic.default_study."""
+    from ecgmask.data.corpora.synthetic import default_study as _default_study
 
     return _default_study(*args, **kwargs)
 

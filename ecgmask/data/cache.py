@@ -69,11 +69,13 @@ if TYPE_CHECKING:  # imported where used: worker processes start without pandas
     import pandas as pd
 
 from ecgmask.data.labels import RHYTHM_CLASSES
+from ecgmask.data.leads import LEADS
 from ecgmask.data.preprocess import PreprocessParams, preprocess
 from ecgmask.data.qrs import ANNOTATED, window_track
 from ecgmask.data.qrs import pack as pack_qrs
-from ecgmask.data.records import LEADS, RecordError
+from ecgmask.data.record import RecordError
 from ecgmask.data.sources import Source, WorkItem, as_sources
+from ecgmask.errors import first_line
 
 CACHE_VERSION = 3  # 3: qrs.npy and qrs_source; bump when the cache layout or preprocessing changes meaning
 _NPY_HEADER_BYTES = 128
@@ -96,11 +98,6 @@ class CacheError(ValueError):
 # ---------------------------------------------------------------------------- checking a cache
 
 
-def _first_line(err: BaseException) -> str:
-    text = str(err).strip().splitlines()
-    return text[0] if text else type(err).__name__
-
-
 def check_cache(path: str | os.PathLike) -> dict:
     """meta.json of the cache at `path` after checking that the cache is whole.
 
@@ -117,7 +114,7 @@ def check_cache(path: str | os.PathLike) -> dict:
     try:
         meta = json.loads(meta_file.read_text())
     except (OSError, ValueError) as err:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
-        raise CacheError(f"{meta_file}: unreadable ({_first_line(err)})") from None
+        raise CacheError(f"{meta_file}: unreadable ({first_line(err)})") from None
     if not isinstance(meta, dict):
         raise CacheError(f"{meta_file}: not a JSON object")
     missing = [k for k in META_REQUIRED if k not in meta]
@@ -137,7 +134,7 @@ def check_cache(path: str | os.PathLike) -> dict:
             shape, fortran, dtype = read(f)
             offset = f.tell()
     except (OSError, ValueError, EOFError) as err:
-        raise CacheError(f"{signals}: not a readable .npy array ({_first_line(err)})") from None
+        raise CacheError(f"{signals}: not a readable .npy array ({first_line(err)})") from None
     want = (n, len(LEADS), length)
     if tuple(shape) != want or dtype != np.float16 or fortran:
         raise CacheError(
@@ -157,7 +154,7 @@ def check_cache(path: str | os.PathLike) -> dict:
 
         rows = pq.ParquetFile(table).metadata.num_rows
     except Exception as err:  # pyarrow raises its own error types for damaged files
-        raise CacheError(f"{table}: not a readable parquet table ({_first_line(err)})") from None
+        raise CacheError(f"{table}: not a readable parquet table ({first_line(err)})") from None
     if rows != n:
         raise CacheError(f"{table}: {rows} rows, meta.json says {n} windows")
     return meta
@@ -185,7 +182,7 @@ class EcgCache:
         try:
             records = pd.read_parquet(path / "records.parquet")
         except Exception as err:  # damage past the parquet footer that check_cache reads
-            raise CacheError(f"{path / 'records.parquet'}: unreadable ({_first_line(err)})") from None
+            raise CacheError(f"{path / 'records.parquet'}: unreadable ({first_line(err)})") from None
         return cls(path, records, meta)
 
     def qrs_track(self, indices) -> tuple[np.ndarray, np.ndarray] | None:

@@ -6,7 +6,7 @@
   (5000 rows x 12 leads, 500 Hz, microvolts; with or without a header row of lead names;
   without one the columns are taken in the standard order I, II, ..., V6);
 - the WFDB form inside the Challenge data: a tree of JS*.hea + .mat with SNOMED `#Dx` codes,
-  read by `ecgmask.data.records.read_wfdb_record`.
+  read by `ecgmask.data.wfdb_reader.read_wfdb_record`.
 
 Either way a downstream record needs a rhythm in AFIB/GSVT/SB/SR and a known sex; records
 without are excluded with a reason (see `ecgmask.data.labels`). Each CSV record is its own
@@ -27,16 +27,12 @@ if TYPE_CHECKING:
     import pandas as pd
 
 from ecgmask.data.labels import rhythm_from_csv, rhythm_from_snomed
-from ecgmask.data.records import (
-    EcgRecord,
-    RecordError,
-    check_leads,
-    parse_age,
-    parse_sex,
-    read_wfdb_record,
-    select_leads,
-)
+from ecgmask.data.leads import check_leads, select_leads
+from ecgmask.data.record import EcgRecord, RecordError, parse_age, parse_sex
 from ecgmask.data.sources import WorkItem
+from ecgmask.data.tree import file_stats
+from ecgmask.data.wfdb_reader import read_wfdb_record
+from ecgmask.data.wfdb_source import wfdb_items
 
 CSV_FS = 500
 CSV_SAMPLES = 5000
@@ -165,8 +161,6 @@ class ChapmanSource:
 
     def input_stats(self) -> list[tuple[str, int, int]]:
         """(path, size, mtime_ns) of every file under the root: what the cache key hashes."""
-        from ecgmask.data.records import file_stats
-
         return file_stats(self.root.resolve())
 
     def describe(self) -> dict:
@@ -178,8 +172,6 @@ class ChapmanSource:
         if not self.root.is_dir():
             raise FileNotFoundError(f"Chapman root {self.root} is not a directory")
         if self.form == "wfdb":
-            from ecgmask.data.records import wfdb_items
-
             return wfdb_items([self.root], source_name=lambda root: self.name)
         table = read_diagnostics(self.root)
         signal_dir = self.root / "ECGDataDenoised"

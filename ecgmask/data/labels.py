@@ -20,8 +20,11 @@ from __future__ import annotations
 
 import numpy as np
 
-RHYTHM_CLASSES: tuple[str, ...] = ("AFIB", "GSVT", "SB", "SR")
-SEX_CLASSES: tuple[str, ...] = ("F", "M")
+from ecgmask.tasks import get_task
+
+# the classes are the task registry's (one definition); the mappings below name only these
+RHYTHM_CLASSES: tuple[str, ...] = get_task("arrhythmia").classes
+SEX_CLASSES: tuple[str, ...] = get_task("sex").classes
 
 SNOMED_TO_RHYTHM: dict[str, str] = {
     "164889003": "AFIB",  # atrial fibrillation

@@ -26,9 +26,12 @@ import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from ecgmask.data.labels import SEX_CLASSES
 from ecgmask.data.qrs import read_annotations
-from ecgmask.data.records import EcgRecord, RecordError, file_stats, parse_age, read_wfdb_record
+from ecgmask.data.record import EcgRecord, RecordError, parse_age
 from ecgmask.data.sources import WorkItem
+from ecgmask.data.tree import file_stats
+from ecgmask.data.wfdb_reader import read_wfdb_record
 
 LEAD_EXTENSIONS = ("i", "ii", "iii", "avr", "avl", "avf", "v1", "v2", "v3", "v4", "v5", "v6")
 RHYTHMS = {
@@ -64,7 +67,7 @@ def parse_header_labels(comments: list[str]) -> dict:
             out["age"] = parse_age(value.strip())
         elif key == "<sex>":
             sex = value.strip().upper()
-            out["sex"] = sex if sex in ("M", "F") else None
+            out["sex"] = sex if sex in SEX_CLASSES else None
         elif key == "rhythm":
             out["rhythm_text"] = value.strip()
     return out

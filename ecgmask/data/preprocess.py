@@ -30,7 +30,7 @@ from fractions import Fraction
 
 import numpy as np
 
-from ecgmask.data.records import RecordError
+from ecgmask.data.record import RecordError
 
 SPIKE_LIMIT_MV = 20.0
 NORMALIZATIONS = ("record", "lead")

@@ -31,8 +31,11 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ecgmask.data.records import EcgRecord, file_stats, parse_age, read_wfdb_record
+from ecgmask.data.record import EcgRecord, parse_age
 from ecgmask.data.sources import WorkItem
+from ecgmask.data.tree import file_stats
+from ecgmask.data.wfdb_reader import read_wfdb_record
+from ecgmask.tasks import get_task
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -40,7 +43,7 @@ if TYPE_CHECKING:
 DATABASE = "ptbxl_database.csv"
 STATEMENTS = "scp_statements.csv"
 RATES: tuple[int, ...] = (100, 500)  # records100/ (filename_lr), records500/ (filename_hr)
-SUPERCLASSES: tuple[str, ...] = ("NORM", "MI", "STTC", "CD", "HYP")
+SUPERCLASSES: tuple[str, ...] = get_task("superdiagnostic").classes  # the task registry's, in its order
 SCP_TO_RHYTHM: dict[str, str] = {
     "SR": "SR",  # sinus rhythm
     "SARRH": "SR",  # sinus arrhythmia: method.md's "sinus irregularity", merged with SR

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
-    from ecgmask.data.records import EcgRecord
+    from ecgmask.data.record import EcgRecord
 
 KINDS: tuple[str, ...] = ("pretrain", "downstream")
 

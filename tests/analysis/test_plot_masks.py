@@ -55,7 +55,7 @@ def test_bootstrap_interval_contains_the_point_and_is_narrow_for_a_constant_shar
 def advmask_checkpoint(tmp_path_factory):
     """A tiny cache of synthetic records and a real advmask pretraining checkpoint (one step)."""
     from ecgmask.data import EcgCache, PreprocessParams, WfdbSource, build_cache
-    from ecgmask.data.synthetic import sample_params, write_record
+    from ecgmask.data.corpora.synthetic import sample_params, write_record
     from ecgmask.pretrain import PretrainConfig, Pretrainer
 
     root = tmp_path_factory.mktemp("masks")

@@ -34,7 +34,7 @@ def notebook_dir(stored_sweep, tmp_path, monkeypatch):
 
     from ecgmask.checkpoint import save_encoder
     from ecgmask.data import PreprocessParams, WfdbSource, build_cache
-    from ecgmask.data.synthetic import sample_params, write_record
+    from ecgmask.data.corpora.synthetic import sample_params, write_record
     from ecgmask.models import ResNet1d18
     from sweep.store.layout import SweepLayout
 

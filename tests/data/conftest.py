@@ -7,7 +7,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ecgmask.data.records import LEADS, write_challenge_record
+from ecgmask.data.leads import LEADS
+
+from .challenge_writer import write_challenge_record
 
 REAL_RECORDS = Path(__file__).resolve().parents[2] / ".." / "shared" / "real-records"
 

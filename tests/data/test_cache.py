@@ -89,7 +89,7 @@ def test_build_keeps_good_rejects_bad_with_reasons(tree, tmp_path, capsys):
 
 def test_signals_are_zscored_windows_of_the_record(tree, tmp_path):
     from ecgmask.data.preprocess import preprocess
-    from ecgmask.data.records import read_wfdb_record
+    from ecgmask.data.wfdb_reader import read_wfdb_record
 
     path = build_cache(WfdbSource([tree]), tmp_path, SMALL, workers=1, progress=False)
     cache = EcgCache.open(path)

@@ -6,7 +6,7 @@ import pytest
 
 from ecgmask.data import LEADS, ChapmanSource, EcgCache, PreprocessParams, build_cache, task_labels
 from ecgmask.data.chapman import read_chapman_csv
-from ecgmask.data.records import RecordError
+from ecgmask.data.record import RecordError
 
 from .conftest import ecg_like, write_record
 

@@ -74,7 +74,6 @@ def test_wfdb_real_records_and_reuse(real_records, tmp_path, capsys):
 
 
 def test_synthetic_pretrain_and_downstream_with_exclusion(tmp_path, capsys):
-    pytest.importorskip("ecgmask.data.synthetic")
     main = load_main()
     args = ["synthetic", "--records", "4", "--seed", "1", "--kind", "downstream", "--out", str(tmp_path), *SMALL]
     assert main(args) == 0
@@ -139,7 +138,7 @@ def test_prepare_deepfake_subcommand(tmp_path, capsys):
 
 
 def test_prepare_deepfake_without_the_package_is_a_clear_error(tmp_path, capsys, monkeypatch):
-    from ecgmask.data import deepfake
+    from ecgmask.data.corpora import deepfake
 
     def missing():
         raise ImportError(f"the deepfake corpus needs the {deepfake.PACKAGE} package: {deepfake.INSTALL_HINT}")

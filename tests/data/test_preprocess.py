@@ -16,7 +16,8 @@ from ecgmask.data.preprocess import (
     zscore_lead,
     zscore_record,
 )
-from ecgmask.data.records import RecordError, read_wfdb_record
+from ecgmask.data.record import RecordError
+from ecgmask.data.wfdb_reader import read_wfdb_record
 
 from .conftest import ecg_like
 

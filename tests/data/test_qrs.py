@@ -7,7 +7,7 @@ import pytest
 
 from ecgmask.data import EcgCache, PreprocessParams, WfdbSource, build_cache
 from ecgmask.data import qrs as Q
-from ecgmask.data.synthetic import qrs_complexes, sample_params, synthesize_record, write_synthetic_tree
+from ecgmask.data.corpora.synthetic import qrs_complexes, sample_params, synthesize_record, write_synthetic_tree
 
 
 def test_intervals_from_annotation_keeps_whole_qrs_only():

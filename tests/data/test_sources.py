@@ -273,7 +273,7 @@ def test_workers_die_with_a_killed_ingest(tree, tmp_path):
 
 
 def test_stale_temporary_folders_are_removed_when_their_owner_is_dead(tree, tmp_path):
-    from ecgmask.data.synthetic import write_synthetic_tree
+    from ecgmask.data.corpora.synthetic import write_synthetic_tree
 
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
                           text=True).stdout.strip()  # fmt: skip

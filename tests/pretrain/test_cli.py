@@ -28,7 +28,7 @@ def test_python_dash_m_runs_the_cli():
 @pytest.fixture(scope="module")
 def synthetic_cache(tmp_path_factory):
     from ecgmask.data import PreprocessParams, WfdbSource, build_cache
-    from ecgmask.data.synthetic import write_synthetic_tree
+    from ecgmask.data.corpora.synthetic import write_synthetic_tree
 
     root = tmp_path_factory.mktemp("pretrain-e2e")
     tree = write_synthetic_tree(root / "tree", 24, seed=11, fs=100, progress=False, workers=1)

@@ -1,74 +1,18 @@
+"""Reading one WFDB/Challenge record (`ecgmask.data.wfdb_reader`): the fast path against wfdb's,
+8-lead records, real records, and every kind of bad input in words."""
+
 import shutil
 
 import numpy as np
 import pytest
 import wfdb
 
-from ecgmask.data import EcgCache, PreprocessParams, build_cache, format_summary
-from ecgmask.data.records import (
-    DERIVED_LEADS,
-    INDEPENDENT_LEADS,
-    LEADS,
-    RecordError,
-    WfdbSource,
-    complete_leads,
-    list_wfdb_headers,
-    parse_comments,
-    plan_leads,
-    read_wfdb_record,
-    select_leads,
-)
+from ecgmask.data import EcgCache, PreprocessParams, WfdbSource, build_cache, format_summary
+from ecgmask.data.leads import INDEPENDENT_LEADS, LEADS, complete_leads
+from ecgmask.data.record import RecordError
+from ecgmask.data.wfdb_reader import read_wfdb_record
 
 from .conftest import ecg_like, write_record
-
-
-def test_parse_comments_both_forms():
-    a = parse_comments(["Age: 63", "Sex: Male", "Dx: 426783006,164865005"])
-    b = parse_comments(["# age: 63", "# sex: male", "# dx: 426783006, 164865005"])
-    assert a == b == {"age": 63.0, "sex": "M", "dx": ("426783006", "164865005")}
-    assert parse_comments(["Sex: Female", "Age: NaN"]) == {"age": None, "sex": "F", "dx": ()}
-    assert parse_comments(["Sex: Unknown", "Age: Unknown", "Dx: "]) == {"age": None, "sex": None, "dx": ()}
-    assert parse_comments([]) == {"age": None, "sex": None, "dx": ()}
-
-
-def test_select_leads_by_name_case_insensitive_in_standard_order():
-    names = ["vx", "v6", "V5", "v4", "v3", "v2", "V1", "AVF", "avl", "aVR", "iii", "II", "i", "vy"]
-    idx = select_leads(names)
-    assert [names[i].lower() for i in idx] == [lead.lower() for lead in LEADS]
-
-
-def test_select_leads_names_missing_leads():
-    with pytest.raises(RecordError, match=r"fewer than 12 leads: has II, V, PLETH; missing I, III, aVR"):
-        select_leads(["II", "V", "PLETH"])
-
-
-def test_plan_leads_all_twelve_or_the_eight_independent_ones():
-    names = list(reversed(LEADS)) + ["PLETH"]
-    assert plan_leads(names) == ([names.index(lead) for lead in LEADS], False)
-    eight = ["V6", "v5", "V4", "V3", "V2", "V1", "ii", "I", "III"]  # III alone does not count
-    assert plan_leads(eight) == ([eight.index(n) for n in ["I", "ii", "V1", "V2", "V3", "V4", "v5", "V6"]], True)
-
-
-def test_plan_leads_names_the_missing_independent_leads():
-    names = ["I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2", "V4", "V5"]
-    with pytest.raises(RecordError, match=r"^fewer than 12 leads: has I, II, III, aVR, aVL, aVF, V1, V2, V4, V5; "
-                                          r"missing V3, V6; independent leads missing: V3, V6 \(only III, aVR, "
-                                          r"aVL, aVF can be derived\)$"):  # fmt: skip
-        plan_leads(names)
-
-
-def test_complete_leads_obeys_the_limb_identities():
-    x = np.random.default_rng(0).normal(0, 1, (8, 100)).astype(np.float32)
-    full = complete_leads(x)
-    assert full.shape == (12, 100) and full.dtype == np.float32
-    named = dict(zip(LEADS, full.astype(np.float64)))
-    np.testing.assert_array_equal(full[[0, 1, 6, 7, 8, 9, 10, 11]], x)
-    lead_i, lead_ii = named["I"], named["II"]
-    for name, want in zip(DERIVED_LEADS, [lead_ii - lead_i, -(lead_i + lead_ii) / 2,
-                                          lead_i - lead_ii / 2, lead_ii - lead_i / 2]):  # fmt: skip
-        np.testing.assert_allclose(named[name], want, rtol=0, atol=1e-6)
-    with pytest.raises(ValueError, match="needs the 8 leads"):
-        complete_leads(x[:7])
 
 
 @pytest.mark.parametrize("layout", ["mat", "dat"])
@@ -226,17 +170,6 @@ def test_unknown_age_sex_dx_are_kept_as_none(tmp_path):
     hea = write_record(tmp_path, "K1", age="Unknown", sex=None, dx=None)
     rec = read_wfdb_record(hea)
     assert (rec.age, rec.sex, rec.dx) == (None, None, ())
-
-
-def test_source_lists_headers_recursively(tmp_path):
-    write_record(tmp_path / "g1", "A1")
-    write_record(tmp_path / "g2" / "deep", "A2")
-    write_record(tmp_path / ".hidden", "A3")
-    assert [p.name for p in list_wfdb_headers(tmp_path)] == ["A1.hea", "A2.hea"]
-    items = WfdbSource([tmp_path]).items()
-    assert [i.source for i in items] == [tmp_path.name] * 2
-    with pytest.raises(FileNotFoundError, match="not a directory"):
-        WfdbSource([tmp_path / "nope"]).items()
 
 
 def test_ptb_patient_folder_is_the_patient_id(tmp_path, real_records):

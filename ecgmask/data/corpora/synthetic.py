@@ -35,12 +35,12 @@ from pathlib import Path
 import numpy as np
 import scipy.io
 
-from ecgmask.data import tree_writer
+from ecgmask.data.corpora import tree_writer
+from ecgmask.data.leads import LEADS
 
 # Bump when the generator's output changes, so stale trees are rebuilt rather than reused.
 GENERATOR_VERSION = 2  # 2: NAME.qrs annotations written beside each record
 
-LEADS = ("I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2", "V3", "V4", "V5", "V6")
 GAIN_ADU_PER_MV = 1000.0
 MANIFEST = "synthetic.json"
 
@@ -589,7 +589,7 @@ def default_study(root, profile, progress: bool = True, workers: int | None = No
     from ecgmask.data.cache import build_cache
     from ecgmask.data.chapman import ChapmanSource
     from ecgmask.data.preprocess import PreprocessParams
-    from ecgmask.data.records import WfdbSource
+    from ecgmask.data.wfdb_source import WfdbSource
 
     if isinstance(profile, str):
         from ecgmask.profiles import get_profile

@@ -25,7 +25,7 @@ directly (`load_generator`, `weights_only=True`, nothing downloaded), and
   manifest is reused.
 
 Ingesting it through `WfdbSource` completes the 4 limb leads by the identities
-(`ecgmask.data.records.complete_leads`); the ingest summary counts them as `derived`.
+(`ecgmask.data.leads.complete_leads`); the ingest summary counts them as `derived`.
 """
 
 from __future__ import annotations
@@ -37,8 +37,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ecgmask.data import tree_writer
-from ecgmask.data.records import INDEPENDENT_LEADS
+from ecgmask.data.corpora import tree_writer
+from ecgmask.data.leads import INDEPENDENT_LEADS
 
 PACKAGE = "deepfake-ecg"
 FS = 500
@@ -174,7 +174,7 @@ def _generate_and_write(net, tmp: Path, seed: int, numbers, groups, batch_size: 
         from concurrent.futures import ProcessPoolExecutor
 
         ctx = mp.get_context("forkserver")  # no fork of a parent that runs torch threads
-        ctx.set_forkserver_preload(["wfdb", "ecgmask.data.deepfake"])
+        ctx.set_forkserver_preload(["wfdb", "ecgmask.data.corpora.deepfake"])
         pending: deque = deque()
         with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
             for start in starts:

@@ -8,8 +8,9 @@ import torch
 pytest.importorskip("deepfakeecg", reason="the deepfake extra is not installed (pip install '.[deepfake]')")
 
 from ecgmask.data import EcgCache, PreprocessParams, WfdbSource, build_cache  # noqa: E402
-from ecgmask.data import deepfake  # noqa: E402
-from ecgmask.data.records import INDEPENDENT_LEADS, LEADS, read_wfdb_record  # noqa: E402
+from ecgmask.data.corpora import deepfake  # noqa: E402
+from ecgmask.data.leads import INDEPENDENT_LEADS, LEADS  # noqa: E402
+from ecgmask.data.wfdb_reader import read_wfdb_record  # noqa: E402
 
 @pytest.fixture(scope="module")
 def net():

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from ecgmask.data import tree_writer
+from ecgmask.data.corpora import tree_writer
 
 
 def _fill_with(names):

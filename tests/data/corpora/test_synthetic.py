@@ -7,8 +7,8 @@ import pytest
 import scipy.signal
 import wfdb
 
-from ecgmask.data import synthetic as syn
-from ecgmask.data.synthetic import LEADS, sample_params, synthesize_record, write_synthetic_tree
+from ecgmask.data.corpora import synthetic as syn
+from ecgmask.data.corpora.synthetic import LEADS, sample_params, synthesize_record, write_synthetic_tree
 
 FS = 500
 
@@ -237,7 +237,7 @@ def test_bad_arguments_are_clear(tmp_path):
 
 def test_default_study_builds_two_disjoint_caches_once(tmp_path):
     from ecgmask.data import EcgCache, task_labels
-    from ecgmask.data.synthetic import default_study
+    from ecgmask.data.corpora.synthetic import default_study
     from ecgmask.profiles import LAPTOP
 
     profile = LAPTOP.with_overrides(pretrain_records=6, downstream_records=8)
