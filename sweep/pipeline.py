@@ -11,6 +11,7 @@ stored result instead of working again.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import traceback
 from dataclasses import dataclass, field
@@ -26,7 +27,7 @@ from sweep.store import files as store
 from trainables.context import TrialContext
 from trainables.pretrain import pretrain_trainable
 from trainables.probe import probe_trainable
-from sweep.resources import TrialResources
+from sweep.resources import StageResources, TrialResources
 from trainables.search import search_trainable
 
 # a snapshot of the experiment after every pretraining checkpoint is what we want (resume
@@ -158,7 +159,9 @@ def _outcome(stage: str, path: str, results, expected: list[str] | None) -> Stag
     return out
 
 
-def run_stage(stage: str, fn, configs: list[dict], *, context: TrialContext, resources: TrialResources, max_concurrent: int, resume: bool, verbose: int = 1, observers: Observers | None = None) -> StageOutcome:
+def run_stage(stage: str, fn, configs: list[dict], *, context: TrialContext, resources: TrialResources | StageResources, max_concurrent: int, resume: bool, verbose: int = 1, observers: Observers | None = None) -> StageOutcome:
+    resources = resources.for_stage(stage)  # probes ask for less of a GPU than pretraining
+    context = dataclasses.replace(context, cpus=resources.cpus)  # torch threads = the stage's CPUs
     trainable = tune.with_resources(tune.with_parameters(fn, context=context), resources.as_tune())
     tuner = _tuner(
         trainable,
@@ -175,11 +178,12 @@ def run_stage(stage: str, fn, configs: list[dict], *, context: TrialContext, res
     return _outcome(stage, context.layout.experiment(stage), results, [c["key"] for c in configs])
 
 
-def run_search(plan: SweepPlan, *, context: TrialContext, resources: TrialResources, max_concurrent: int, resume: bool, verbose: int = 1, observers: Observers | None = None) -> StageOutcome:
+def run_search(plan: SweepPlan, *, context: TrialContext, resources: TrialResources | StageResources, max_concurrent: int, resume: bool, verbose: int = 1, observers: Observers | None = None) -> StageOutcome:
     from ray.tune.schedulers import ASHAScheduler
     from ray.tune.search import ConcurrencyLimiter
     from ray.tune.search.optuna import OptunaSearch
 
+    resources = resources.for_stage(layout.SEARCH)  # a searched trial pretrains: the pretraining request
     spec = plan.search
     trainable = tune.with_resources(tune.with_parameters(search_trainable, context=context), resources.as_tune())
     path = context.layout.experiment(layout.SEARCH)
@@ -225,9 +229,10 @@ def run_search(plan: SweepPlan, *, context: TrialContext, resources: TrialResour
     return out
 
 
-def run_sweep(plan: SweepPlan, *, context: TrialContext, resources: TrialResources, max_concurrent: int, resume: bool = False, info: dict | None = None, verbose: int = 1, observers: Observers | None = None) -> SweepOutcome:
+def run_sweep(plan: SweepPlan, *, context: TrialContext, resources: TrialResources | StageResources, max_concurrent: int, resume: bool = False, info: dict | None = None, verbose: int = 1, observers: Observers | None = None) -> SweepOutcome:
     """Runs every stage of the plan; returns what finished and what failed (never raises for a
-    failed trial). `info` adds entries to the plan file (the CLI's name, overrides, seeds...)."""
+    failed trial). `info` adds entries to the plan file (the CLI's name, overrides, seeds...).
+    `resources`: one request for every stage, or a `StageResources` (pretraining and probes apart)."""
     write_plan(plan, context.layout, {"data": context.data, **(info or {})}, resume=resume)
     if resume:
         store.clear_failures(context.layout)

@@ -81,7 +81,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     )
     parser.add_argument("--auth-mode", choices=("disabled", "token"), help="RAY_AUTH_MODE [the environment's; disabled for a local cluster]")
     parser.add_argument("--num-cpus", type=int, help="CPUs of the local cluster [all]")
-    parser.add_argument("--gpus-per-trial", type=float, help="GPU fraction per trial [0.25 when the cluster has GPUs, else 0]")
+    parser.add_argument("--gpus-per-trial", type=float, help="GPU fraction per pretraining (or searched) trial [0.25 when the cluster has GPUs, else 0]")
+    parser.add_argument("--gpus-per-probe", type=float, help="GPU fraction per probe trial [0.1 when the cluster has GPUs, else 0]")
     parser.add_argument("--cpus-per-trial", type=float, help="CPUs per trial (torch threads) [1; with GPUs the trial's share of a node]")
     parser.add_argument("--max-concurrent", type=int, help="at most this many trials at once [as many as fit]")
     parser.add_argument("--seeds", default=",".join(map(str, DEFAULT_SEEDS)), help=f"comma-separated seeds [{','.join(map(str, DEFAULT_SEEDS))}]")
@@ -224,6 +225,7 @@ def check_command(args) -> Command:
     checks.at_least("--num-cpus", args.num_cpus, 1)
     checks.at_least("--checkpoint-every", args.checkpoint_every, 1)
     checks.at_least("--gpus-per-trial", args.gpus_per_trial, 0)
+    checks.at_least("--gpus-per-probe", args.gpus_per_probe, 0)
     checks.positive("--cpus-per-trial", args.cpus_per_trial)
     seeds = checks.seeds(args.seeds)
     plan = get_space(args.space).plan(args.profile, seeds)
@@ -304,7 +306,7 @@ def run_command(args, command: Command) -> int:
     from sweep.resume_guard import IN_FORCE_KEY, resume_differences
     from sweep.store.staging import clear_staging
     from trainables.context import TrialContext
-    from sweep.resources import ResourceError, concurrency, decide
+    from sweep.resources import ResourceError, concurrency, decide_stages
 
     profile, overrides, seeds, plan, name, sweep_dir = command.profile, command.overrides, command.seeds, command.plan, command.name, command.sweep_dir
     data = command.data
@@ -327,11 +329,12 @@ def run_command(args, command: Command) -> int:
 
     nodes = ray.nodes()
     try:
-        resources = decide(cluster, nodes=nodes, gpus_per_trial=args.gpus_per_trial, cpus_per_trial=args.cpus_per_trial)
+        resources = decide_stages(cluster, nodes=nodes, gpus_per_trial=args.gpus_per_trial, gpus_per_probe=args.gpus_per_probe,
+                                  cpus_per_trial=args.cpus_per_trial)
     except ResourceError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    at_once = concurrency(cluster, resources, nodes=nodes, max_concurrent=args.max_concurrent)
+    at_once = concurrency(cluster, resources.pretrain, nodes=nodes, max_concurrent=args.max_concurrent)
     summary = plan.summary()
     print(f"sweep {name!r}: space {args.space}, profile {profile.name}" + (f" (overrides {overrides})" if overrides else ""))
     if plan.search is None:
@@ -345,7 +348,7 @@ def run_command(args, command: Command) -> int:
     if args.dry_run:
         print()
         n_pretrain, n_downstream = dry_run.windows(data, profile)
-        print(dry_run.render(plan, profile, resources=resources.describe(), at_once=at_once, threads=max(1, int(resources.cpus)),
+        print(dry_run.render(plan, profile, resources=resources.describe(), at_once=at_once, threads=max(1, int(resources.pretrain.cpus)),
                              n_pretrain=n_pretrain, n_downstream=n_downstream))
         return 0
 
@@ -353,7 +356,7 @@ def run_command(args, command: Command) -> int:
         sweep_dir=sweep_dir,
         profile=profile,  # resolved once here (name and --set overrides); the trials use it as is
         data=data,
-        cpus=resources.cpus,
+        cpus=resources.pretrain.cpus,
         checkpoint_every=args.checkpoint_every,
         provenance=sweep_provenance(command.argv),
     )

@@ -48,3 +48,19 @@ def open_cache(path: str) -> EcgCache:
     if path not in _CACHES:
         _CACHES[path] = EcgCache.open(path)
     return _CACHES[path]
+
+
+def ray_placement() -> dict:
+    """Where Ray runs this trial: its node's id, the GPU ids Ray gave it and what CUDA is told
+    (for the trial's start record; empty outside Ray, which is not started for it)."""
+    import os
+
+    import ray
+
+    if not ray.is_initialized():
+        return {}
+    return {
+        "node_id": ray.get_runtime_context().get_node_id(),
+        "gpu_ids": [str(g) for g in ray.get_gpu_ids()],
+        "cuda_visible_devices": os.environ.get("CUDA_VISIBLE_DEVICES"),
+    }

@@ -12,11 +12,14 @@ from __future__ import annotations
 
 import dataclasses
 
+import ray
+
+from ecgmask.device import check_gpus_visible
 from ecgmask.pretrain import PretrainConfig, Pretrainer
 from search_spaces.plan import PRETRAIN_LABELS, PROBE_PREFIX
 from sweep.store import files as store
 from sweep.store import layout, provenance
-from trainables.context import TrialContext, open_cache
+from trainables.context import TrialContext, open_cache, ray_placement
 from trainables.loop import report_done, resume_or_start, run_epochs
 
 STAGE = layout.PRETRAIN
@@ -40,6 +43,7 @@ def planned(config: dict) -> dict:
 
 def pretrain_trainable(config: dict, *, context: TrialContext) -> None:
     config = planned(config)
+    check_gpus_visible(ray.get_gpu_ids() if ray.is_initialized() else [], config.get("device", "auto"))  # given a GPU it cannot see: fail now, naming the node
     store.run_recording_failures(context.layout, STAGE, config["key"], _pretrain, config, context)
 
 
@@ -50,7 +54,7 @@ def _pretrain(config: dict, context: TrialContext) -> None:
     context.set_threads()
     cache = open_cache(context.data["pretrain"])
     trainer, resumed = resume_or_start(Pretrainer, lambda: PretrainConfig.from_profile(context.profile, **pretrain_fields(config)), cache)
-    store.record_start(context.layout, STAGE, key, resumed=resumed)
+    store.record_start(context.layout, STAGE, key, resumed=resumed, **ray_placement())
     labels = {k: config[k] for k in ("key", "row", "augmentation", "seed") if k in config}
 
     def result_of(metrics: dict, staging: str | None, last: bool) -> dict:

@@ -11,13 +11,15 @@ from __future__ import annotations
 
 import math
 
+import ray
 from ray import tune
 
+from ecgmask.device import check_gpus_visible
 from ecgmask.transfer import ProbeConfig, run_probe
 from search_spaces.plan import NO_PRETRAINING_MODES, PROBE_PREFIX
 from sweep.store import layout, provenance
 from sweep.store import files as store
-from trainables.context import TrialContext, open_cache
+from trainables.context import TrialContext, open_cache, ray_placement
 from trainables.loop import plain, report_done
 from trainables.pretrain import planned
 
@@ -53,6 +55,7 @@ def encoder_for(config: dict, context: TrialContext) -> str | None:
 
 def probe_trainable(config: dict, *, context: TrialContext) -> None:
     config = planned(config)
+    check_gpus_visible(ray.get_gpu_ids() if ray.is_initialized() else [], config.get("probe_device", "auto"))  # given a GPU it cannot see: fail now, naming the node
     store.run_recording_failures(context.layout, STAGE, config["key"], _probe, config, context)
 
 
@@ -63,7 +66,7 @@ def _probe(config: dict, context: TrialContext) -> None:
     context.set_threads()
     probe_config = ProbeConfig.from_profile(context.profile, **probe_fields(config))
     checkpoint = encoder_for(config, context)
-    store.record_start(context.layout, STAGE, key)
+    store.record_start(context.layout, STAGE, key, **ray_placement())
     cache = open_cache(context.data["downstream"])
     metrics = run_probe(probe_config, cache, checkpoint)
     metrics = plain(metrics)

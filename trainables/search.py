@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import dataclasses
 
+import ray
+
+from ecgmask.device import check_gpus_visible
 from ecgmask.pretrain import PretrainConfig, Pretrainer
 from ecgmask.transfer import ProbeConfig, run_probe
 from search_spaces.plan import PROBE_PREFIX
@@ -21,6 +24,7 @@ PROBE_KEYS = ("task", "fraction", "mode", "row", "key")
 
 
 def search_trainable(config: dict, *, context: TrialContext) -> None:
+    check_gpus_visible(ray.get_gpu_ids() if ray.is_initialized() else [], config.get("device", "auto"))  # given a GPU it cannot see: fail now, naming the node
     context.set_threads()
     names = {f.name for f in dataclasses.fields(PretrainConfig)}
     unknown = sorted(set(config) - names - set(PROBE_KEYS) - {k for k in config if k.startswith(PROBE_PREFIX)})

@@ -138,11 +138,20 @@ def localize_dir(path: str, cache_root: str | None = None) -> str:
 
 
 def record_start(layout: SweepLayout, stage: str, key: str, **info) -> None:
+    """One record per start of real work: host, pid, time and `info` (the trainables add the
+    Ray node and the GPUs, `trainables.context.ray_placement`)."""
     run = f"{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
     write_json(
         join(layout.starts(stage, key), f"{run}.json"),
         {"key": key, "stage": stage, "host": socket.gethostname(), "pid": os.getpid(), "time": time.time(), **info},
     )
+
+
+def start_records(layout: SweepLayout, stage: str, key: str) -> list[dict]:
+    """The trial's start records, oldest first."""
+    folder = layout.starts(stage, key)
+    records = [read_json(join(folder, n)) for n in list_names(folder) if n.endswith(".json")]
+    return sorted((r for r in records if r is not None), key=lambda r: r["time"])
 
 
 def starts(layout: SweepLayout, stage: str, key: str) -> int:

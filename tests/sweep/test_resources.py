@@ -53,3 +53,30 @@ def test_dead_nodes_do_not_count():
     dead = {"Alive": False, "Resources": {"CPU": 64.0, "GPU": 8.0}}
     with pytest.raises(ResourceError):
         decide({"CPU": 2.0, "GPU": 8.0}, nodes=[dead, {"Alive": True, "Resources": CPU_ONLY}], gpus_per_trial=1)
+
+
+def test_probes_ask_for_a_smaller_share_of_a_gpu_than_pretraining():
+    from sweep.resources import StageResources, decide_stages
+
+    cluster = {"CPU": 8.0, "GPU": 2.0}
+    stages = decide_stages(cluster, nodes=nodes(G5, G5))
+    assert stages.pretrain == TrialResources(cpus=1.0, gpus=0.25)
+    assert stages.probe == TrialResources(cpus=1.0, gpus=0.1)  # the node's 4 CPUs, not its GPU, bound the probes
+    assert stages.for_stage("pretrain") is stages.pretrain and stages.for_stage("tune") is stages.pretrain
+    assert stages.for_stage("probe") is stages.probe
+    assert "pretraining 1 CPU + 0.25 GPU, probes 1 CPU + 0.1 GPU" == stages.describe()
+    explicit = decide_stages(cluster, nodes=nodes(G5, G5), gpus_per_trial=0.5, gpus_per_probe=0)
+    assert (explicit.pretrain.gpus, explicit.probe.gpus) == (0.5, 0.0)
+    assert decide_stages(CPU_ONLY) == StageResources(TrialResources(1.0, 0.0), TrialResources(1.0, 0.0))
+
+
+def test_a_probe_request_the_cluster_cannot_meet_names_its_option():
+    from sweep.resources import decide_stages
+
+    with pytest.raises(ResourceError, match="--gpus-per-probe 0.1 but the Ray cluster has no GPU"):
+        decide_stages(CPU_ONLY, gpus_per_probe=0.1)
+
+
+def test_one_request_serves_every_stage():
+    r = TrialResources(cpus=1.0, gpus=0.0)
+    assert r.for_stage("probe") is r and r.for_stage("pretrain") is r
