@@ -12,6 +12,7 @@ table1_paired.csv. `sweep/run.py` calls `render_table1(...)` at the end of `make
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
 from pathlib import Path
@@ -169,12 +170,28 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
+def _running(sweeps) -> str | None:
+    """`sweep still running (driver pid N on host H)` for the first given (or latest) sweep a driver holds."""
+    from sweep.store.lock import running_driver
+
+    try:
+        paths = sweeps or [find_latest_sweep(DEFAULT_RESULTS_ROOT)]
+        # a sweep directory, or its probe/ experiment
+        return next(filter(None, (running_driver(str(p)) or running_driver(str(Path(p).parent)) for p in paths)), None)
+    except (SweepError, OSError):
+        return None
+
+
 def main(argv=None) -> int:
     args = parser().parse_args(argv)
     if args.paper and args.metric != "accuracy":
         print(f"make_table1: --paper needs --metric accuracy: the paper's Table 1 reports test accuracy, "
               f"not {args.metric}", file=sys.stderr)
         return 2
+    running = _running(args.sweep)
+    if running:  # its unfinished trials have no result files yet: Ray's warnings about them say nothing new
+        print(f"make_table1: {running}; the table shows the trials finished so far", file=sys.stderr)
+        logging.getLogger("ray.tune.analysis").setLevel(logging.ERROR)
     try:
         markdown = render_table1(args.sweep, metric=args.metric, paper=args.paper, fractions=args.fractions,
                                  baseline=args.baseline, out_dir=args.out)

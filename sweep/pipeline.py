@@ -20,6 +20,7 @@ from ray import tune
 from ray.tune.search.basic_variant import BasicVariantGenerator
 
 from search_spaces.plan import SweepPlan
+from sweep.between_stages import after_pretraining, before_stage
 from sweep.store import layout
 from sweep.store.layout import SweepError, SweepLayout
 from sweep.observe import Observers
@@ -239,10 +240,14 @@ def run_sweep(plan: SweepPlan, *, context: TrialContext, resources: TrialResourc
     outcome = SweepOutcome(context.sweep_dir)
     common = dict(context=context, resources=resources, max_concurrent=max_concurrent, resume=resume, verbose=verbose, observers=observers)
     if plan.search is not None:
+        before_stage(layout.SEARCH, [], context)
         outcome.stages.append(run_search(plan, **common))
         return outcome
     if plan.pretrain:
+        before_stage(layout.PRETRAIN, plan.pretrain, context)
         outcome.stages.append(run_stage(layout.PRETRAIN, pretrain_trainable, plan.pretrain, **common))
+        after_pretraining(outcome.stages[-1], context.layout)  # the probes of a failed encoder are skipped
     if plan.probe:
+        before_stage(layout.PROBE, plan.probe, context)
         outcome.stages.append(run_stage(layout.PROBE, probe_trainable, plan.probe, **common))
     return outcome

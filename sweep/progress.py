@@ -27,6 +27,7 @@ from ray.tune import Callback
 from ray.tune.progress_reporter import ProgressReporter
 
 from search_spaces.plan import slug
+from sweep import disk, signals
 from sweep.store import layout
 
 # the columns of the progress table, per stage: result key -> header
@@ -261,21 +262,34 @@ class StageLines(Callback):
         self._reset()
 
     def on_step_begin(self, iteration: int, trials, **info) -> None:
+        signals.on_tune_step()  # a Ctrl-C / SIGTERM that came before Tune's own handler was in place
         if not self._seen:
             self._seen = True
             self._earlier = {t.trial_id for t in trials if t.status == "TERMINATED"}
             self._done |= self._earlier
 
+    def _recovered(self, trial) -> None:
+        """A trial that started again because its checkpoint was unreadable (sweep.store.recoveries)."""
+        from sweep.store import recoveries
+
+        storage = getattr(trial, "storage", None)
+        key = (trial.config or {}).get("key")
+        message = recoveries.read(str(storage.storage_fs_path), self.stage, key) if storage is not None and key else None
+        if message:
+            say(f"{self.stage:<8}  {key}: {message}")
+
     def on_trial_complete(self, iteration: int, trials, trial, **info) -> None:
+        self._recovered(trial)
         self._ends.append(time.monotonic())
         self._failed.discard(trial.trial_id)
         self._done.add(trial.trial_id)
         self._line(trials, force=len(self._done) + len(self._failed) >= self.total)
 
     def on_trial_error(self, iteration: int, trials, trial, **info) -> None:
+        self._recovered(trial)
         self._ends.append(time.monotonic())
         self._failed.add(trial.trial_id)
-        say(f"{self.stage:<8}  FAILED {trial}: {error_line(trial)}")
+        say(f"{self.stage:<8}  FAILED {trial}: {disk.explain(error_line(trial), getattr(trial, 'path', None))}")
         self._line(trials, force=True)
 
     def on_experiment_end(self, trials, **info) -> None:

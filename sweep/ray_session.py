@@ -109,3 +109,11 @@ def dashboard_url() -> str | None:
     if not url:
         return None
     return url if "://" in url else f"http://{url}"
+
+
+def session_dir() -> str | None:
+    """The session directory of the local cluster this process started (None when joined)."""
+    import ray
+
+    node = getattr(ray._private.worker, "_global_node", None)
+    return node.get_session_dir_path() if node is not None else None

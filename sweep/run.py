@@ -214,6 +214,10 @@ def check_command(args) -> Command:
     from sweep.tracking import Tracking, TrackingError
     from sweep.store import files as store
 
+    from sweep.names import check_name
+
+    if args.name is not None:
+        check_name(args.name)  # before anything is read or written under --storage
     profile = get_profile(args.profile)
     try:
         settings = parse(args.set, args.config)
@@ -286,8 +290,14 @@ def main(argv=None) -> int:
             lock = acquire(command.sweep_dir)  # held until the sweep ends: one driver per sweep
     except SweepBusy as err:
         refuse(str(err))
+    from sweep import signals
+
     try:
-        return run_command(args, command)
+        with signals.installed():  # Ctrl-C / SIGTERM: stop, say how to resume, exit 130 / 143
+            return run_command(args, command)
+    except signals.Interrupted as err:
+        print(f"sweep/run.py: {err}; finished trials are kept. Resume with: {signals.resume_command(command.argv, command.name)}", file=sys.stderr, flush=True)
+        return err.exit_status
     finally:
         if lock is not None:
             lock.release()
@@ -317,11 +327,23 @@ def run_command(args, command: Command) -> int:
             refusal = args.resume and resume_differences(command.stored_plan, {"data": data})
             if refusal:
                 refuse(refusal)
+    from sweep import leftovers, signals
+    from sweep.disk import NotEnoughSpace, explain, is_full
+
+    import ray
+
+    own_cluster = args.address is None and not args.dry_run and not ray.is_initialized()  # started (and recorded) here
+    if own_cluster:
+        leftovers.end_leftovers(sweep_dir)  # what a SIGKILLed driver of this sweep left running
     try:
         cluster = connect(args.address, auth_mode=args.auth_mode, num_cpus=args.num_cpus, dashboard=not args.no_dashboard)
     except (RuntimeError, ConnectionError, ValueError) as err:
         refuse(f"Ray: {checks.first_line(err)}")
-    import ray
+    signals.install()  # again: ray.init sets its own SIGTERM handler
+    if own_cluster:
+        from sweep.ray_session import session_dir
+
+        leftovers.record_session(sweep_dir, session_dir())
 
     url = dashboard_url()
     if url:
@@ -366,7 +388,7 @@ def run_command(args, command: Command) -> int:
     if command.tracking.tracker:
         print(f"  tracker: {command.tracking.describe(sweep_dir)}")
     try:
-        with Console(log, verbose=args.verbose):
+        with Console(log, verbose=args.verbose), signals.stages():
             outcome = run_sweep(
                 plan,
                 context=context,
@@ -386,19 +408,24 @@ def run_command(args, command: Command) -> int:
                 verbose=0 if args.quiet else 1,
                 observers=Observers(tracking=command.tracking),
             )
-    except SweepError as err:
+    except (SweepError, NotEnoughSpace) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    except OSError as err:
+        if not is_full(err):
+            raise
+        print(f"error: {explain(f'{type(err).__name__}: {err}', sweep_dir)}", file=sys.stderr)
+        return 1
 
     print()
     for stage in outcome.stages:
         print(f"{stage.stage}: {stage.finished}/{stage.total} trials finished, {len(stage.failed)} failed ({stage.path})")
         if stage.best:
             print(f"  best: {stage.best}")
-    if outcome.failed:
-        print("failed trials:")
-        for key, error in sorted(outcome.failed.items()):
-            print(f"  {key}: {error}")
+    from sweep.summary import failure_lines, recovery_lines
+
+    for line in failure_lines(outcome.failed, sweep_dir) + recovery_lines(sweep_dir):
+        print(line)
     print(f"\nresults: {sweep_dir}")
     if plan.search is None:
         print(f"next:    python analysis/make_table1.py --sweep {shlex.quote(sweep_dir)}")  # a URI's query holds '&'

@@ -154,6 +154,8 @@ class Settings:
         value = cast(f"{section}.{name}", value, field_types(section)[name])
         if section == "profile":
             check_profile_value(name, value)
+        if isinstance(value, float) and not math.isfinite(value):  # one rule for every float of every section
+            raise SettingsError(f"{section}.{name} must be a finite number, got {value}")
         getattr(self, section)[name] = value
 
     def to_json(self) -> dict:

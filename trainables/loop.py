@@ -11,7 +11,10 @@ the epoch's checkpoint, or None in an epoch without one).
 from __future__ import annotations
 
 import math
+import pickle
 import shutil
+import zipfile
+from pathlib import PurePosixPath
 
 from ray import tune
 
@@ -42,13 +45,32 @@ def report_done(context: TrialContext, stage: str, key: str) -> bool:
     return done is not None
 
 
-def resume_or_start(trainer_class, new_config, cache) -> tuple[Pretrainer, bool]:
+# what torch.load / unpickling make of a truncated or damaged checkpoint file (a RuntimeError
+# only with torch's words for it: not, say, a CUDA out-of-memory while restoring)
+UNREADABLE = (EOFError, OSError, pickle.UnpicklingError, zipfile.BadZipFile)
+UNREADABLE_SIGNS = ("PytorchStreamReader", "zip archive", "corrupted", "unexpected EOF", "invalid load key")
+
+
+def unreadable(err: BaseException) -> bool:
+    return isinstance(err, UNREADABLE) or (isinstance(err, RuntimeError) and any(s in str(err) for s in UNREADABLE_SIGNS))
+
+
+def resume_or_start(trainer_class, new_config, cache, *, on_unreadable=None) -> tuple[Pretrainer, bool]:
     """(the trainer restored from this trial's last Tune checkpoint, True), or
-    (`trainer_class(new_config(), cache)`, False)."""
+    (`trainer_class(new_config(), cache)`, False). With `on_unreadable`, a checkpoint that
+    cannot be read (truncated, damaged) starts the trial again from epoch 0 and
+    `on_unreadable(line)` is told why; without it, the error is raised."""
     checkpoint = tune.get_checkpoint()
     if checkpoint is not None:
-        with checkpoint.as_directory() as directory:
-            return trainer_class.from_checkpoint(directory, cache), True
+        try:
+            with checkpoint.as_directory() as directory:
+                return trainer_class.from_checkpoint(directory, cache), True
+        except (RuntimeError, *UNREADABLE) as err:
+            if on_unreadable is None or not unreadable(err):
+                raise
+            reason = (str(err).strip().splitlines() or [""])[0].split(". ")[0]  # torch's first sentence names it
+            name = PurePosixPath(str(checkpoint.path)).name
+            on_unreadable(f"{name} unreadable ({type(err).__name__}: {reason}), restarted from epoch 0")
     return trainer_class(new_config(), cache), False
 
 

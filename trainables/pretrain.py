@@ -18,7 +18,7 @@ from ecgmask.device import check_gpus_visible
 from ecgmask.pretrain import PretrainConfig, Pretrainer
 from search_spaces.plan import PRETRAIN_LABELS, PROBE_PREFIX
 from sweep.store import files as store
-from sweep.store import layout, provenance
+from sweep.store import layout, provenance, recoveries
 from trainables.context import TrialContext, open_cache, ray_placement
 from trainables.loop import report_done, resume_or_start, run_epochs
 
@@ -41,6 +41,11 @@ def planned(config: dict) -> dict:
     return {k: v for k, v in config.items() if v is not None}
 
 
+def recorder(context: TrialContext, key: str):
+    """Keeps a recovery's line in the sweep (sweep.store.recoveries), where the driver reads it."""
+    return lambda line: recoveries.record(context.sweep_dir, STAGE, key, line)
+
+
 def pretrain_trainable(config: dict, *, context: TrialContext) -> None:
     config = planned(config)
     check_gpus_visible(ray.get_gpu_ids() if ray.is_initialized() else [], config.get("device", "auto"))  # given a GPU it cannot see: fail now, naming the node
@@ -53,7 +58,8 @@ def _pretrain(config: dict, context: TrialContext) -> None:
         return
     context.set_threads()
     cache = open_cache(context.data["pretrain"])
-    trainer, resumed = resume_or_start(Pretrainer, lambda: PretrainConfig.from_profile(context.profile, **pretrain_fields(config)), cache)
+    trainer, resumed = resume_or_start(Pretrainer, lambda: PretrainConfig.from_profile(context.profile, **pretrain_fields(config)), cache,
+                                       on_unreadable=recorder(context, key))
     store.record_start(context.layout, STAGE, key, resumed=resumed, **ray_placement())
     labels = {k: config[k] for k in ("key", "row", "augmentation", "seed") if k in config}
 

@@ -38,6 +38,10 @@ def probe_fields(config: dict) -> dict:
     return fields
 
 
+class SkippedInput(store.MissingInput):
+    """The probe's encoder failed to pretrain: the probe is skipped, naming that failure."""
+
+
 def encoder_for(config: dict, context: TrialContext) -> str | None:
     """The local encoder directory a probe reads (None for scratch / random); a clear error
     when its pretraining did not finish."""
@@ -48,6 +52,9 @@ def encoder_for(config: dict, context: TrialContext) -> str | None:
     if not pretrain_key:
         raise ValueError(f"probe trial {key!r}: mode {config['mode']!r} needs a pretrain_key")
     path = context.layout.encoder(pretrain_key)  # the one place a probe's encoder is named
+    failed = store.read_json(context.layout.failed(layout.PRETRAIN, pretrain_key))
+    if failed is not None:  # no work on an encoder that does not exist: its error is the cause
+        raise SkippedInput(f"probe trial {key!r} skipped: pretraining trial {pretrain_key!r} failed: {failed['error']}")
     if store.read_json(context.layout.done(layout.PRETRAIN, pretrain_key)) is None:
         raise store.MissingInput(f"probe trial {key!r}: pretraining trial {pretrain_key!r} did not finish (no encoder at {path})")
     return store.localize_dir(path)

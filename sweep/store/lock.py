@@ -139,3 +139,25 @@ def check_free(sweep_dir: str) -> None:
     _try_lock(fd, sweep_dir, path)
     fcntl.flock(fd, fcntl.LOCK_UN)
     os.close(fd)
+
+
+def running_driver(sweep_dir: str) -> str | None:
+    """`sweep still running (driver pid N on host H)` while a driver holds the sweep's lock,
+    else None (for readers such as make_table1.py; takes nothing)."""
+    path = lock_path(sweep_dir)
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except OSError as err:
+        if err.errno not in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
+            os.close(fd)
+            return None
+        owner = _owner(fd)
+        os.close(fd)
+        return f"sweep still running (driver {_describe(owner)})"
+    fcntl.flock(fd, fcntl.LOCK_UN)
+    os.close(fd)
+    return None
