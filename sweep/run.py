@@ -96,6 +96,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--config", metavar="FILE.yaml", help="settings from a YAML file, the same keys as --set (nested `pretrain: {lr: 3.0e-4}` or dotted); --set wins")
     parser.add_argument("--tracker", choices=list(TRACKERS), help="also log every trial to MLflow or W&B, offline (pip install -e '.[track]') [TensorBoard, JSON and CSV files only]")
     parser.add_argument("--tracking-uri", help="MLflow tracking URI [a file store in the sweep: <sweep>/mlruns]")
+    parser.add_argument("--wandb-project", help="W&B project of --tracker wandb [$WANDB_PROJECT, else ecgmask]")
+    parser.add_argument("--wandb-entity", help="W&B entity (user or team) of --tracker wandb [$WANDB_ENTITY, else your default]")
     parser.add_argument("--no-dashboard", action="store_true", help="start the local cluster without the Ray dashboard [on, at http://127.0.0.1:8265 or the next free port]")
     parser.add_argument("-v", "--verbose", action="store_true", help="Tune's full output (progress table, Ray's logs, the trials' output) on the terminal too [only in <sweep>/sweep.log]")
     parser.add_argument("--checkpoint-every", type=int, default=1, help="pretraining checkpoints every k epochs (and the last) [1]")
@@ -247,7 +249,7 @@ def check_command(args) -> Command:
     checks.storage(args.storage)
     name = args.name or default_name(args.storage, f"{args.space}-{profile.name}", resume=args.resume)
     sweep_dir = sweep_dir_of(args.storage, name)
-    tracking = Tracking(args.tracker, args.tracking_uri)
+    tracking = Tracking(args.tracker, args.tracking_uri, wandb_project=args.wandb_project, wandb_entity=args.wandb_entity)
     try:
         tracking.check(sweep_dir)
     except TrackingError as err:
