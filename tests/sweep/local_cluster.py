@@ -35,6 +35,11 @@ def driver_env() -> dict:
     return env
 
 
+def node_args(*, cpus: int = 1, gpus: int = 0) -> dict:
+    """The arguments of one loopback node (`Cluster.add_node`)."""
+    return {"node_ip_address": LOOPBACK, "object_store_memory": 80 * 1024 * 1024, "num_cpus": cpus, "num_gpus": gpus}
+
+
 @contextlib.contextmanager
 def cluster(*, workers: int = 2, cpus: int = 1, gpus: int = 0):
     """A head and `workers` worker nodes, each with `cpus` CPUs and `gpus` logical GPUs;
@@ -47,7 +52,7 @@ def cluster(*, workers: int = 2, cpus: int = 1, gpus: int = 0):
     os.environ.update(node_env)
     address_file = Path(get_ray_address_file(None))
     previous = address_file.read_text() if address_file.exists() else None
-    node = {"node_ip_address": LOOPBACK, "object_store_memory": 80 * 1024 * 1024, "num_cpus": cpus, "num_gpus": gpus}
+    node = node_args(cpus=cpus, gpus=gpus)
     nodes = None
     try:
         nodes = Cluster(initialize_head=True,
@@ -80,17 +85,6 @@ def start_sweep(address: str, storage: Path, name: str, *args: str, log: Path) -
                "--storage", str(storage), "--name", name, "--quiet", *args]
     return subprocess.Popen(command, cwd=ROOT, stdout=open(log, "a"), stderr=subprocess.STDOUT, env=driver_env(),
                             start_new_session=True)
-
-
-def run_local_sweep(storage: Path, name: str, *args: str, log: Path, timeout: float) -> None:
-    """The same sweep on a private single-node cluster of 2 CPUs (the uninterrupted reference)."""
-    command = [sys.executable, str(ROOT / "sweep" / "run.py"), "--num-cpus", "2", "--no-dashboard",
-               "--storage", str(storage), "--name", name, "--quiet", *args]
-    env = driver_env()
-    env.pop("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER")
-    with open(log, "a") as out:
-        done = subprocess.run(command, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, env=env, timeout=timeout)
-    assert done.returncode == 0, log.read_text()[-4000:]
 
 
 def end(proc: subprocess.Popen) -> None:

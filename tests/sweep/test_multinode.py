@@ -2,8 +2,12 @@
 its own CPU) loses a worker node mid-pretraining, its raylet and workers killed: the sweep
 finishes, the trials that ran there continue from their last checkpoint on a surviving node,
 every trial has one final result, and Table 1 is the one of an uninterrupted run of the same
-sweep on one machine (CPU runs are deterministic). The second test kills the driver as well
-and finishes the sweep with `--resume` against the same cluster."""
+sweep (CPU runs are deterministic). The second test kills the driver as well and finishes the
+sweep with `--resume` against the same cluster.
+
+One cluster serves the module (starting nodes is most of the cost on a small machine): the
+uninterrupted reference runs on it first, and each test starts with two worker nodes (the
+one the previous test killed is replaced)."""
 
 from __future__ import annotations
 
@@ -24,9 +28,11 @@ _spec = importlib.util.spec_from_file_location("ecgmask_tests_local_cluster", HE
 local = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(local)
 
-# 4 pretraining trials of 4 epochs (a checkpoint each), then 4 linear probes
+# 4 pretraining trials of 4 short epochs (a checkpoint each), then 4 short linear probes
 SWEEP = ("--space", "augmentations", "--profile", "smoke", "--rows", "gaussian,shift", "--seeds", "1,2",
-         "--tasks", "sex", "--fractions", "1.0", "--set", "epochs=4")
+         "--tasks", "sex", "--fractions", "1.0", "--set", "epochs=4", "--set", "max_steps_per_epoch=4",
+         "--set", "probe_steps=20")
+WORKERS = 2
 KEYS = {PRETRAIN: ["gaussian-s1", "gaussian-s2", "shift-s1", "shift-s2"],
         PROBE: ["gaussian-s1-sex-f1", "gaussian-s2-sex-f1", "shift-s1-sex-f1", "shift-s2-sex-f1"]}
 SECONDS = 420  # per sweep, on a busy 2-core machine
@@ -47,10 +53,31 @@ def accuracies(sweep_dir: Path) -> dict:
 
 
 @pytest.fixture(scope="module")
-def reference(tmp_path_factory):
-    """The same sweep, uninterrupted, on a single-node local cluster."""
+def cluster():
+    """A head and two worker nodes of one CPU each, for the whole module."""
+    with local.cluster(workers=WORKERS, cpus=1) as nodes:
+        yield nodes
+
+
+@pytest.fixture
+def nodes(cluster):
+    """The module's cluster with two live worker nodes (the one a previous test killed replaced)."""
+    for _ in range(WORKERS - len(cluster.worker_nodes)):
+        cluster.add_node(**local.node_args(cpus=1))
+    cluster.wait_for_nodes()
+    return cluster
+
+
+@pytest.fixture(scope="module")
+def reference(cluster, tmp_path_factory):
+    """The same sweep, uninterrupted, on the module's cluster (before any node is lost)."""
     storage = tmp_path_factory.mktemp("reference")
-    local.run_local_sweep(storage, "ref", *SWEEP, log=storage / "driver.log", timeout=SECONDS)
+    log = storage / "driver.log"
+    driver = local.start_sweep(cluster.address, storage, "ref", *SWEEP, log=log)
+    try:
+        assert driver.wait(timeout=SECONDS) == 0, log.read_text()[-4000:]
+    finally:
+        local.end(driver)
     return {"table": table_body(storage / "ref"), "accuracies": accuracies(storage / "ref")}
 
 
@@ -118,33 +145,31 @@ def check_sweep(sweep: SweepLayout, reference: dict, victim: str, interrupted: l
     assert table_body(Path(sweep.root)) == reference["table"]
 
 
-def test_a_sweep_survives_losing_a_worker_node(tmp_path, reference):
+def test_a_sweep_survives_losing_a_worker_node(tmp_path, reference, nodes):
     sweep = SweepLayout(str(tmp_path / "node"))
     log = tmp_path / "driver.log"
-    with local.cluster(workers=2, cpus=1) as nodes:
-        driver = local.start_sweep(nodes.address, tmp_path, "node", *SWEEP, log=log)
-        try:
-            victim, interrupted = kill_a_worker_mid_pretraining(nodes, sweep, driver, log)
-            assert driver.wait(timeout=SECONDS) == 0, log.read_text()[-4000:]
-        finally:
-            local.end(driver)
+    driver = local.start_sweep(nodes.address, tmp_path, "node", *SWEEP, log=log)
+    try:
+        victim, interrupted = kill_a_worker_mid_pretraining(nodes, sweep, driver, log)
+        assert driver.wait(timeout=SECONDS) == 0, log.read_text()[-4000:]
+    finally:
+        local.end(driver)
     check_sweep(sweep, reference, victim, interrupted, driver_killed=False)
 
 
-def test_a_sweep_whose_driver_dies_with_a_node_resumes_on_the_same_cluster(tmp_path, reference):
+def test_a_sweep_whose_driver_dies_with_a_node_resumes_on_the_same_cluster(tmp_path, reference, nodes):
     sweep = SweepLayout(str(tmp_path / "both"))
     log = tmp_path / "driver.log"
-    with local.cluster(workers=2, cpus=1) as nodes:
-        driver = local.start_sweep(nodes.address, tmp_path, "both", *SWEEP, log=log)
-        try:
-            victim, interrupted = kill_a_worker_mid_pretraining(nodes, sweep, driver, log)
-            os.killpg(driver.pid, signal.SIGKILL)  # the driver too, as a crash of the head's session would
-            driver.wait(timeout=30)
-        finally:
-            local.end(driver)
-        resumed = local.start_sweep(nodes.address, tmp_path, "both", *SWEEP, "--resume", log=log)
-        try:
-            assert resumed.wait(timeout=SECONDS) == 0, log.read_text()[-4000:]
-        finally:
-            local.end(resumed)
+    driver = local.start_sweep(nodes.address, tmp_path, "both", *SWEEP, log=log)
+    try:
+        victim, interrupted = kill_a_worker_mid_pretraining(nodes, sweep, driver, log)
+        os.killpg(driver.pid, signal.SIGKILL)  # the driver too, as a crash of the head's session would
+        driver.wait(timeout=30)
+    finally:
+        local.end(driver)
+    resumed = local.start_sweep(nodes.address, tmp_path, "both", *SWEEP, "--resume", log=log)
+    try:
+        assert resumed.wait(timeout=SECONDS) == 0, log.read_text()[-4000:]
+    finally:
+        local.end(resumed)
     check_sweep(sweep, reference, victim, interrupted, driver_killed=True)
