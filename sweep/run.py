@@ -63,8 +63,8 @@ def parse_args(argv=None) -> argparse.Namespace:
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog="spaces (modules in search_spaces/):\n" + _space_help(),
     )
-    parser.add_argument("--space", required=True, choices=names(), help="the search space to run")
-    parser.add_argument("--profile", default="laptop", choices=sorted(PROFILES), help="sizes: laptop (the study on 2 cores), smoke (checks the pipeline in minutes; measures nothing) or paper (the method's own) [laptop]")
+    parser.add_argument("--space", choices=names(), help="the search space to run [required, except with --resume --name, which reads it from plan.json]")
+    parser.add_argument("--profile", choices=sorted(PROFILES), help="sizes: laptop (the study on 2 cores), smoke (checks the pipeline in minutes; measures nothing) or paper (the method's own) [laptop]")
     parser.add_argument(
         "--data",
         nargs=2,
@@ -85,7 +85,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--gpus-per-probe", type=float, help="GPU fraction per probe trial [0.1 when the cluster has GPUs, else 0]")
     parser.add_argument("--cpus-per-trial", type=float, help="CPUs per trial (torch threads) [1; with GPUs the trial's share of a node]")
     parser.add_argument("--max-concurrent", type=int, help="at most this many trials at once [as many as fit]")
-    parser.add_argument("--seeds", default=",".join(map(str, DEFAULT_SEEDS)), help=f"comma-separated seeds [{','.join(map(str, DEFAULT_SEEDS))}]")
+    parser.add_argument("--seeds", help=f"comma-separated seeds [{','.join(map(str, DEFAULT_SEEDS))}]")
     parser.add_argument("--rows", help="only these rows, comma-separated (e.g. scratch,advmask)")
     parser.add_argument("--tasks", help=f"only these tasks, comma-separated, of ecgmask/tasks.py ({','.join(TASKS)}); "
                         "a task the space does not probe is probed like its first one [the space's]")
@@ -101,11 +101,18 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--no-dashboard", action="store_true", help="start the local cluster without the Ray dashboard [on, at http://127.0.0.1:8265 or the next free port]")
     parser.add_argument("-v", "--verbose", action="store_true", help="Tune's full output (progress table, Ray's logs, the trials' output) on the terminal too [only in <sweep>/sweep.log]")
     parser.add_argument("--checkpoint-every", type=int, default=1, help="pretraining checkpoints every k epochs (and the last) [1]")
-    parser.add_argument("--resume", action="store_true", help="continue the interrupted sweep of this --storage/--name: finished trials are not run again")
+    parser.add_argument("--resume", action="store_true", help="continue the interrupted sweep of this --storage/--name: finished trials are not run again; "
+                        "`--resume --name X` alone takes every option from X's plan.json, and an option given as well must match it")
+    parser.add_argument("--list", action="store_true", help="print the sweeps under --storage with their state (finished, interrupted, running and its driver), then stop")
     parser.add_argument("--dry-run", action="store_true", help="print the plan (every pretraining trial, probe counts per row, task and fraction), "
                         "the resources per trial, how many run at once and an estimate of the wall time from steps measured here, then stop")
     parser.add_argument("--quiet", action="store_true", help="no Tune progress table")
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.space is None and not args.list and not (args.resume and args.name):
+        if args.resume:  # which sweep? the storage's sweeps say
+            return args
+        parser.error("the following arguments are required: --space (or --resume --name X, or --list)")
+    return args
 
 
 def _csv(text: str | None, cast=str) -> list | None:
@@ -178,10 +185,50 @@ def default_name(storage: str, prefix: str, *, resume: bool) -> str:
 
 def sweeps_under(storage: str) -> list[str]:
     """The names of the sweeps (folders with a plan) under a storage."""
-    from sweep.store.layout import SweepLayout, join
-    from sweep.store import files as store
+    from sweep.sweeps import sweep_names
 
-    return [n for n in store.list_names(storage) if store.exists(SweepLayout(join(storage, n)).plan)]
+    return sweep_names(storage)
+
+
+def _as_text(value) -> str:
+    """A stored setting as --set text that sweep.settings.cast reads back to the same value."""
+    if value is None:
+        return "none"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return repr(value) if isinstance(value, float) else str(value)
+
+
+def take_from_plan(args) -> None:
+    """`--resume --name X`: every option not given is taken from X's plan.json (what the sweep
+    ran under); an option given as well stays, and the resume check compares it."""
+    from sweep.resume_guard import stored_in_force
+    from sweep.store import files as store
+    from sweep.store.layout import SweepLayout
+    from sweep.store.layout import sweep_dir as sweep_dir_of
+
+    try:
+        stored = store.read_json(SweepLayout(sweep_dir_of(args.storage, args.name)).plan)
+    except (OSError, ValueError) as err:
+        raise BadArgument(str(err)) from None
+    if stored is None:
+        return  # check_command names the sweeps that are there
+    was = stored_in_force(stored)
+    if args.space is None:
+        args.space = was.get("space") or stored.get("space")
+    if args.profile is None:
+        args.profile = was.get("profile") or stored.get("profile")
+    if args.seeds is None and was.get("seeds"):
+        args.seeds = ",".join(str(s) for s in was["seeds"])
+    for option in ("rows", "tasks", "fractions"):
+        if getattr(args, option) is None and was.get(option):
+            setattr(args, option, ",".join(f"{v:g}" if isinstance(v, float) else str(v) for v in was[option]))
+    if args.data is None and was.get("data"):
+        args.data = [was["data"]["pretrain"], was["data"]["downstream"]]
+    if not args.set and args.config is None:
+        settings = stored.get("settings") or {}
+        args.set = [f"{section}.{key}={_as_text(value)}" for section in ("profile", "pretrain", "probe")
+                    for key, value in (settings.get(section) or {}).items()]
 
 
 @dataclass
@@ -220,7 +267,13 @@ def check_command(args) -> Command:
 
     if args.name is not None:
         check_name(args.name)  # before anything is read or written under --storage
-    profile = get_profile(args.profile)
+    if args.resume and args.name is not None:
+        take_from_plan(args)
+    if args.space is None:  # --resume with no sweep named: which one?
+        from sweep.sweeps import list_lines
+
+        raise BadArgument("--resume: pass --name X (or --space) of the sweep to continue; " + "; ".join(l.strip() for l in list_lines(args.storage)))
+    profile = get_profile(args.profile or "laptop")
     try:
         settings = parse(args.set, args.config)
     except SettingsError as err:
@@ -233,8 +286,8 @@ def check_command(args) -> Command:
     checks.at_least("--gpus-per-trial", args.gpus_per_trial, 0)
     checks.at_least("--gpus-per-probe", args.gpus_per_probe, 0)
     checks.positive("--cpus-per-trial", args.cpus_per_trial)
-    seeds = checks.seeds(args.seeds)
-    plan = get_space(args.space).plan(args.profile, seeds)
+    seeds = checks.seeds(args.seeds or ",".join(map(str, DEFAULT_SEEDS)))
+    plan = get_space(args.space).plan(profile.name, seeds)
     if plan.search is None:
         fractions = checks.fractions(args.fractions)
         try:
@@ -264,19 +317,26 @@ def check_command(args) -> Command:
     if not args.resume and stored is not None:
         raise BadArgument(f"--name {name}: a sweep already exists at {sweep_dir}; pass --resume to continue it or choose another --name")
     data = given_data(args)
-    if data is not None:
-        checks.caches(data)
     command = Command(profile=profile, overrides=overrides, seeds=seeds, plan=plan, name=name, sweep_dir=sweep_dir, data=data,
                       stored_plan=stored, settings=settings, tracking=tracking)
     if args.resume:
         refusal = resume_differences(stored, command.in_force(data))
         if refusal:
             raise BadArgument(refusal)
+    if data is not None:  # after the resume check: a difference from plan.json is named first
+        checks.caches(data)
     return command
 
 
 def main(argv=None) -> int:
     args = parse_args(argv)
+    if args.list or (args.resume and args.space is None and args.name is None):
+        from sweep.sweeps import list_lines
+
+        print("\n".join(list_lines(args.storage)))
+        if args.list:
+            return 0
+        refuse("--resume: which sweep? pass --name X (one of the above) or --space")
     try:
         command = check_command(args)
     except BadArgument as err:
