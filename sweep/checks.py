@@ -147,3 +147,20 @@ def caches(data: dict) -> None:
         found = cache.meta.get("kind")
         if kind == "downstream" and found != kind:
             raise BadArgument(f"--data {path}: a {found} cache where the {kind} cache goes (order: PRETRAIN_CACHE DOWNSTREAM_CACHE)")
+
+
+def caches_fit(data: dict, profile) -> None:
+    """Each --data cache must have the profile's sampling rate and window length (the models are
+    sized by them, and the estimate times them): a cache made for another profile is refused,
+    naming the prepare.py options that make a matching one."""
+    from ecgmask.data import EcgCache
+
+    for kind, path in data.items():
+        meta = EcgCache.open(path).meta
+        fs, length = int(meta["fs"]), int(meta["length"])
+        if (fs, length) != (int(profile.fs), int(profile.length)):
+            raise BadArgument(
+                f"--data {path}: a {kind} cache at {fs} Hz with {length}-sample windows, but the {profile.name} profile "
+                f"runs at {profile.fs:g} Hz with {profile.length}-sample windows; make a matching one with "
+                f"sweep/prepare.py ... --profile {profile.name} (--fs {profile.fs:g} --length {profile.length} --stride {profile.stride})"
+            )

@@ -1,6 +1,7 @@
 """Build a preprocessed ECG cache (signals.npy + records.parquet + rejected.csv).
 
   python sweep/prepare.py synthetic --records 1000 --seed 0 --out .cache/data
+  python sweep/prepare.py synthetic --profile laptop --out .cache/data   # sized for a laptop sweep
   python sweep/prepare.py deepfake --records 10000 --seed 0 --out .cache/data
   python sweep/prepare.py wfdb --root /data/challenge2021 --exclude-prefix JS --out .cache/data
   python sweep/prepare.py chapman --root /data/chapman --out .cache/data
@@ -28,16 +29,40 @@ def study_root(profile_name: str) -> Path:
     return STUDY_ROOT / profile_name
 
 
+DEFAULT_WINDOWS = {"fs": 500, "length": 5000, "stride": 2000}  # without --profile: the paper's sizes
+
+
+def _profile_names() -> list[str]:
+    from ecgmask.profiles import PROFILES
+
+    return sorted(PROFILES)
+
+
+def window_options(args) -> dict:
+    """fs, length and stride: each as given, else the --profile's, else DEFAULT_WINDOWS."""
+    base = dict(DEFAULT_WINDOWS)
+    if args.profile:
+        from ecgmask.profiles import get_profile
+
+        profile = get_profile(args.profile)
+        base = {key: int(getattr(profile, key)) for key in base}
+    return {key: base[key] if getattr(args, key) is None else getattr(args, key) for key in base}
+
+
 def _parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     g = common.add_argument_group("cache and preprocessing")
     g.add_argument("--out", type=Path, default=DEFAULT_OUT,
                    help=f"cache root; the cache is OUT/<kind>-<key>/ (default: {DEFAULT_OUT})")
-    g.add_argument("--fs", type=int, default=500, help="target sampling rate in Hz (default: 500)")
-    g.add_argument("--length", type=int, default=5000,
-                   help="window length in samples; shorter records are centre-padded (default: 5000)")
-    g.add_argument("--stride", type=int, default=2000,
-                   help="stride in samples between windows of longer records (default: 2000)")
+    g.add_argument("--profile", choices=_profile_names(),
+                   help="take --fs/--length/--stride from this profile of sweep/run.py (laptop: 100 Hz, 1000 "
+                        "samples; paper: 500 Hz, 5000), so that its sweeps accept the cache; a --fs, --length "
+                        "or --stride given as well wins")
+    g.add_argument("--fs", type=int, default=None, help=f"target sampling rate in Hz (default: the profile's, else {DEFAULT_WINDOWS['fs']})")
+    g.add_argument("--length", type=int, default=None,
+                   help=f"window length in samples; shorter records are centre-padded (default: the profile's, else {DEFAULT_WINDOWS['length']})")
+    g.add_argument("--stride", type=int, default=None,
+                   help=f"stride in samples between windows of longer records (default: the profile's, else {DEFAULT_WINDOWS['stride']})")
     g.add_argument("--normalization", choices=("record", "lead"), default="record",
                    help="record: each lead centred, one std over all leads and samples (keeps the "
                         "limb-lead identities and relative amplitudes); lead: each lead z-scored "
@@ -130,6 +155,7 @@ def out_problem(out: Path) -> str | None:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    args.fs, args.length, args.stride = window_options(args).values()
     os.environ.setdefault("OMP_NUM_THREADS", "1")
 
     from ecgmask.data import ChapmanSource, NoUsableRecords, PreprocessParams, WfdbSource, build_cache

@@ -325,6 +325,7 @@ def check_command(args) -> Command:
             raise BadArgument(refusal)
     if data is not None:  # after the resume check: a difference from plan.json is named first
         checks.caches(data)
+        checks.caches_fit(data, profile)
     return command
 
 

@@ -146,3 +146,16 @@ def test_prepare_deepfake_without_the_package_is_a_clear_error(tmp_path, capsys,
     monkeypatch.setattr(deepfake, "weights_path", missing)
     assert load_main()(["deepfake", "--records", "2", "--out", str(tmp_path), *SMALL]) == 2
     assert "needs the deepfake-ecg package" in capsys.readouterr().err
+
+
+def test_profile_sets_the_window_options_and_an_explicit_one_wins(tmp_path, capsys):
+    from ecgmask.profiles import LAPTOP
+
+    main = load_main()
+    assert main(["synthetic", "--records", "2", "--profile", "laptop", "--out", str(tmp_path), "--workers", "1", "--no-progress"]) == 0
+    meta = EcgCache.open(Path(capsys.readouterr().out.strip().splitlines()[-1])).meta
+    assert (meta["fs"], meta["length"], meta["stride"]) == (LAPTOP.fs, LAPTOP.length, LAPTOP.stride)
+    assert main(["synthetic", "--records", "2", "--profile", "laptop", "--length", "500", "--out", str(tmp_path),
+                 "--workers", "1", "--no-progress"]) == 0  # fmt: skip
+    meta = EcgCache.open(Path(capsys.readouterr().out.strip().splitlines()[-1])).meta
+    assert (meta["fs"], meta["length"]) == (LAPTOP.fs, 500)
