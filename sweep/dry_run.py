@@ -4,6 +4,9 @@ the wall time from steps measured here (`sweep.estimate`)."""
 
 from __future__ import annotations
 
+import dataclasses
+import os
+
 from sweep.estimate import Estimate, StepTimes, estimate, estimate_search, measure
 from sweep.progress import duration
 
@@ -94,3 +97,50 @@ def windows(data: dict | None, profile) -> tuple[int, int]:
     from ecgmask.data import EcgCache
 
     return len(EcgCache.open(data["pretrain"])), len(EcgCache.open(data["downstream"]))
+
+
+def machine_resources(num_cpus: int | None) -> dict:
+    """What a local cluster started here would have (`--num-cpus`, else every CPU; the GPUs
+    torch sees), for a dry run that starts no Ray."""
+    import torch
+
+    return {"CPU": float(num_cpus or os.cpu_count() or 1), "GPU": float(torch.cuda.device_count() if torch.cuda.is_available() else 0)}
+
+
+def _fields(config) -> str:
+    return ", ".join(f"{f.name}={getattr(config, f.name)!r}" for f in dataclasses.fields(config))
+
+
+def settings_lines(plan, profile) -> str:
+    """The settings in force: the resolved profile, then the PretrainConfig and ProbeConfig of
+    the first trial of each stage, built as sweep.settings.validate builds them."""
+    from ecgmask.pretrain.config import PretrainConfig
+    from ecgmask.transfer.config import ProbeConfig
+    from search_spaces.plan import PROBE_PREFIX
+
+    pretrain_names = {f.name for f in dataclasses.fields(PretrainConfig)}
+    probe_names = {f.name for f in dataclasses.fields(ProbeConfig)}
+
+    def pretrain_config(trial):
+        return PretrainConfig.from_profile(profile, **{k: v for k, v in trial.items() if k in pretrain_names and v is not None})
+
+    def probe_config(trial):
+        fields = {k: trial[k] for k in ("task", "fraction", "seed", "mode") if k in trial}
+        fields.update({k[len(PROBE_PREFIX):]: v for k, v in trial.items() if k.startswith(PROBE_PREFIX) and k[len(PROBE_PREFIX):] in probe_names})
+        return ProbeConfig.from_profile(profile, **fields)
+
+    values = profile.to_dict()
+    lines = [f"settings in force (--set / --config; --help lists the keys):",
+             f"  profile {values.pop('name')}: " + ", ".join(f"{k}={v!r}" for k, v in values.items())]
+    if plan.search is not None:
+        fixed = plan.search.fixed
+        lines.append(f"  pretraining (each searched trial, before its sampled values): {_fields(pretrain_config(fixed))}")
+        lines.append(f"  probe (each searched trial): {_fields(probe_config({'mode': 'linear', **fixed}))}")
+        return "\n".join(lines)
+    if plan.pretrain:
+        trial = plan.pretrain[0]
+        lines.append(f"  pretraining trial {trial['key']}: {_fields(pretrain_config(trial))}")
+    if plan.probe:
+        trial = plan.probe[0]
+        lines.append(f"  probe trial {trial['key']}: {_fields(probe_config(trial))}")
+    return "\n".join(lines)

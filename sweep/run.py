@@ -33,6 +33,7 @@ from search_spaces import get_space, names  # noqa: E402
 from search_spaces.plan import DEFAULT_SEEDS, SweepPlan  # noqa: E402
 from sweep import checks  # noqa: E402
 from sweep.checks import BadArgument  # noqa: E402
+from sweep.help_keys import help_text  # noqa: E402
 from sweep.tracking import TRACKERS  # noqa: E402
 
 
@@ -61,7 +62,7 @@ def parse_args(argv=None) -> argparse.Namespace:
         prog="sweep/run.py",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog="spaces (modules in search_spaces/):\n" + _space_help(),
+        epilog="spaces (modules in search_spaces/):\n" + _space_help() + "\n\n" + help_text(),
     )
     parser.add_argument("--space", choices=names(), help="the search space to run [required, except with --resume --name, which reads it from plan.json]")
     parser.add_argument("--profile", choices=sorted(PROFILES), help="sizes: laptop (the study on 2 cores), smoke (checks the pipeline in minutes; measures nothing) or paper (the method's own) [laptop]")
@@ -396,23 +397,28 @@ def run_command(args, command: Command) -> int:
     import ray
 
     own_cluster = args.address is None and not args.dry_run and not ray.is_initialized()  # started (and recorded) here
+    # a dry run with no cluster to ask sizes the local one from this machine's counts: no Ray started
+    machine_only = args.dry_run and args.address is None and not ray.is_initialized()
     if own_cluster:
         leftovers.end_leftovers(sweep_dir)  # what a SIGKILLed driver of this sweep left running
-    try:
-        cluster = connect(args.address, auth_mode=args.auth_mode, num_cpus=args.num_cpus, dashboard=not args.no_dashboard)
-    except (RuntimeError, ConnectionError, ValueError) as err:
-        refuse(f"Ray: {checks.first_line(err)}")
-    signals.install()  # again: ray.init sets its own SIGTERM handler
-    if own_cluster:
-        from sweep.ray_session import session_dir
+    if machine_only:
+        cluster, nodes = dry_run.machine_resources(args.num_cpus), None
+    else:
+        try:
+            cluster = connect(args.address, auth_mode=args.auth_mode, num_cpus=args.num_cpus, dashboard=not args.no_dashboard)
+        except (RuntimeError, ConnectionError, ValueError) as err:
+            refuse(f"Ray: {checks.first_line(err)}")
+        signals.install()  # again: ray.init sets its own SIGTERM handler
+        if own_cluster:
+            from sweep.ray_session import session_dir
 
-        leftovers.record_session(sweep_dir, session_dir())
+            leftovers.record_session(sweep_dir, session_dir())
 
-    url = dashboard_url()
-    if url:
-        print(f"dashboard: {url}", flush=True)
+        url = dashboard_url()
+        if url:
+            print(f"dashboard: {url}", flush=True)
 
-    nodes = ray.nodes()
+        nodes = ray.nodes()
     try:
         resources = decide_stages(cluster, nodes=nodes, gpus_per_trial=args.gpus_per_trial, gpus_per_probe=args.gpus_per_probe,
                                   cpus_per_trial=args.cpus_per_trial)
@@ -428,9 +434,13 @@ def run_command(args, command: Command) -> int:
     else:
         print(f"  searched trials:    {summary['search_samples']} (Optuna + ASHA, at most {plan.search.max_concurrent} at once)")
     print(f"  resources per trial: {resources.describe()}")
-    print(f"  cluster: {cluster.get('CPU', 0):g} CPU, {cluster.get('GPU', 0):g} GPU -> {at_once} trials at once (on the nodes up now)")
+    where = ("this machine's counts: no Ray cluster started for --dry-run; --address asks a running one" if machine_only
+             else "on the nodes up now")
+    print(f"  cluster: {cluster.get('CPU', 0):g} CPU, {cluster.get('GPU', 0):g} GPU -> {at_once} trials at once ({where})")
     print(f"  results: {sweep_dir}")
     if args.dry_run:
+        print()
+        print(dry_run.settings_lines(plan, profile))
         print()
         n_pretrain, n_downstream = dry_run.windows(data, profile)
         print(dry_run.render(plan, profile, resources=resources.describe(), at_once=at_once, threads=max(1, int(resources.pretrain.cpus)),
