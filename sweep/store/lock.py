@@ -9,6 +9,14 @@ driver cannot be checked from here and the lock file must be removed by hand.
 
 A sweep under a URI (`s3://...`) has no file that can be locked: its lock is a local file
 keyed by the URI, which stops a second driver on this machine only.
+
+Why `fcntl.flock` and not the `filelock` package (a dependency already): filelock 3.x opens
+the lock file with O_TRUNC on every attempt, so a refused second driver would erase the
+holder's host and PID before it could name them (the bound `filelock>=3.12` admits 3.x);
+4.x falls back on its own to a marker-file lock where flock is missing, which is not the
+stale-lock rule above (the kernel's word that the holder is gone); and filelock has no
+non-blocking shared probe, so `running_driver` (make_table1.py, `--list`) would have to take
+the exclusive lock for a moment and could make a driver starting just then fail.
 """
 
 from __future__ import annotations
