@@ -86,8 +86,10 @@ def test_no_dashboard_starts_the_cluster_without_it(tmp_path, monkeypatch, capsy
         raise RuntimeError("stop here")
 
     monkeypatch.setattr(sweep.ray_session, "connect", connect)
+    cache = str(tmp_path / "synthetic")  # a run (a dry run starts no cluster); no study is built for it
+    monkeypatch.setattr(run, "default_data", lambda profile: {"pretrain": cache, "downstream": cache})
     for extra, dashboard in (([], True), (["--no-dashboard"], False)):
         with pytest.raises(SystemExit):
-            run.main(["--space", "augmentations", "--profile", "smoke", "--dry-run", "--storage", str(tmp_path), *extra])
+            run.main(["--space", "augmentations", "--profile", "smoke", "--storage", str(tmp_path), *extra])
         assert asked["dashboard"] is dashboard
     assert "Ray: stop here" in capsys.readouterr().err
