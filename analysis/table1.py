@@ -637,7 +637,7 @@ def _heading(table: Table1, heading: str) -> str:
 
 
 def _cmidrules(table: Table1) -> str:
-    """`\cmidrule` under each heading (booktabs; the Styler writes none)."""
+    r"""`\cmidrule` under each heading (booktabs; the Styler writes none)."""
     spans, start = [], 2
     for heading in dict.fromkeys(c.heading for c in table.columns):
         width = sum(1 for c in table.columns if c.heading == heading)
