@@ -12,6 +12,12 @@ unset. We always set it explicitly: `disabled` for the private local session the
 starts (safe because of the loopback binding; `connect` refuses to start it otherwise),
 and whatever the user set when joining a running cluster (token mode reads the token from
 `RAY_AUTH_TOKEN` or `~/.ray/auth_token`).
+
+Ray's public API gives the rest: the dashboard's URL and the session directory come from the
+context `ray.init` returns. One private name remains: `ray._private.ray_constants.
+ENABLE_RAY_CLUSTER` in `single_machine_mode`, because Ray reads the environment variable once,
+when it is imported, and offers no public switch to the single-machine mode afterwards; it is
+why `pyproject.toml` holds ray to the release the tests passed on (`ray<2.61`).
 """
 
 from __future__ import annotations
@@ -88,7 +94,7 @@ def connect(address: str | None = None, *, auth_mode: str | None = None, num_cpu
                 f"a local Ray cluster would listen on {node_ip}, not on {LOOPBACK} only, and without authentication; "
                 "run with --auth-mode token"
             )
-        ray.init(
+        _context["init"] = ray.init(
             address="local",
             num_cpus=num_cpus,
             _node_ip_address=LOOPBACK,
@@ -97,23 +103,24 @@ def connect(address: str | None = None, *, auth_mode: str | None = None, num_cpu
             log_to_driver=True,
         )
     else:
-        ray.init(address=address)
+        _context["init"] = ray.init(address=address)
     return ray.cluster_resources()
 
 
-def dashboard_url() -> str | None:
-    """`http://host:port` of the connected cluster's dashboard, None when it runs without one."""
-    from ray._private.services import get_webui_url_from_internal_kv
+_context: dict = {}  # "init": the RayContext of the ray.init this process made through connect
 
-    url = get_webui_url_from_internal_kv()
+
+def dashboard_url() -> str | None:
+    """`http://host:port` of the dashboard of the cluster `connect` started or joined (from
+    ray.init's context); None when it runs without one or Ray was initialised elsewhere."""
+    context = _context.get("init")
+    url = getattr(context, "dashboard_url", None) if context is not None else None
     if not url:
         return None
     return url if "://" in url else f"http://{url}"
 
 
 def session_dir() -> str | None:
-    """The session directory of the local cluster this process started (None when joined)."""
-    import ray
-
-    node = getattr(ray._private.worker, "_global_node", None)
-    return node.get_session_dir_path() if node is not None else None
+    """The session directory of the local cluster `connect` started (None when joined)."""
+    context = _context.get("init")
+    return context.address_info.get("session_dir") if context is not None else None
