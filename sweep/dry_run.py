@@ -130,7 +130,7 @@ def settings_lines(plan, profile) -> str:
         return ProbeConfig.from_profile(profile, **fields)
 
     values = profile.to_dict()
-    lines = [f"settings in force (--set / --config; --help lists the keys):",
+    lines = ["settings in force (--set / --config; --help lists the keys):",
              f"  profile {values.pop('name')}: " + ", ".join(f"{k}={v!r}" for k, v in values.items())]
     if plan.search is not None:
         fixed = plan.search.fixed

@@ -227,9 +227,12 @@ def take_from_plan(args) -> None:
     if args.data is None and was.get("data"):
         args.data = [was["data"]["pretrain"], was["data"]["downstream"]]
     if not args.set and args.config is None:
-        settings = stored.get("settings") or {}
+        settings = stored.get("settings")
+        if settings is None and args.profile in PROFILES:  # a plan.json from before `settings`: the profile values that differ
+            named = PROFILES[args.profile].to_dict()
+            settings = {"profile": {k: v for k, v in (was.get("set") or {}).items() if named.get(k) != v}}
         args.set = [f"{section}.{key}={_as_text(value)}" for section in ("profile", "pretrain", "probe")
-                    for key, value in (settings.get(section) or {}).items()]
+                    for key, value in ((settings or {}).get(section) or {}).items()]
 
 
 @dataclass
@@ -273,7 +276,7 @@ def check_command(args) -> Command:
     if args.space is None:  # --resume with no sweep named: which one?
         from sweep.sweeps import list_lines
 
-        raise BadArgument("--resume: pass --name X (or --space) of the sweep to continue; " + "; ".join(l.strip() for l in list_lines(args.storage)))
+        raise BadArgument("--resume: pass --name X (or --space) of the sweep to continue; " + "; ".join(line.strip() for line in list_lines(args.storage)))
     profile = get_profile(args.profile or "laptop")
     try:
         settings = parse(args.set, args.config)
@@ -287,7 +290,7 @@ def check_command(args) -> Command:
     checks.at_least("--gpus-per-trial", args.gpus_per_trial, 0)
     checks.at_least("--gpus-per-probe", args.gpus_per_probe, 0)
     checks.positive("--cpus-per-trial", args.cpus_per_trial)
-    seeds = checks.seeds(args.seeds or ",".join(map(str, DEFAULT_SEEDS)))
+    seeds = checks.seeds(",".join(map(str, DEFAULT_SEEDS)) if args.seeds is None else args.seeds)
     plan = get_space(args.space).plan(profile.name, seeds)
     if plan.search is None:
         fractions = checks.fractions(args.fractions)

@@ -77,3 +77,14 @@ def test_resume_with_no_sweep_named_lists_the_sweeps(tmp_path, capsys):
     captured = capsys.readouterr()
     assert "mine" in captured.out and "interrupted" in captured.out
     assert "pass --name" in captured.err
+
+
+def test_a_plan_from_before_settings_were_stored_gives_its_profile_values(tmp_path):
+    first = stored_sweep(tmp_path, argv=["--space", "augmentations", "--profile", "smoke", "--rows", "scratch", "--seeds", "3",
+                                         "--fractions", "0.1", "--set", "epochs=1"])
+    path = tmp_path / "x" / "plan.json"
+    body = json.loads(path.read_text())
+    del body["settings"]
+    path.write_text(json.dumps(body))
+    again = run.check_command(run.parse_args(["--resume", "--name", "x", "--storage", str(tmp_path)]))
+    assert again.profile == first.profile and again.overrides == {"epochs": 1}
