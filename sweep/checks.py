@@ -132,11 +132,12 @@ def storage(storage: str) -> None:
 # --------------------------------------------------------------------------- caches
 
 
-def caches(data: dict) -> None:
+def caches(data: dict) -> dict:
     """Opens each cache given by --data (`EcgCache.open` checks its files); the second one
-    must be a downstream cache (the probes need its labels)."""
+    must be a downstream cache (the probes need its labels). Returns {path: its meta}."""
     from ecgmask.data import EcgCache
 
+    metas = {}
     for kind, path in data.items():
         if not os.path.isdir(path):
             raise BadArgument(f"--data {path}: no such cache directory ({kind}; build it with sweep/prepare.py)")
@@ -147,16 +148,16 @@ def caches(data: dict) -> None:
         found = cache.meta.get("kind")
         if kind == "downstream" and found != kind:
             raise BadArgument(f"--data {path}: a {found} cache where the {kind} cache goes (order: PRETRAIN_CACHE DOWNSTREAM_CACHE)")
+        metas[path] = cache.meta
+    return metas
 
 
-def caches_fit(data: dict, profile) -> None:
-    """Each --data cache must have the profile's sampling rate and window length (the models are
-    sized by them, and the estimate times them): a cache made for another profile is refused,
-    naming the prepare.py options that make a matching one."""
-    from ecgmask.data import EcgCache
-
-    for kind, path in data.items():
-        meta = EcgCache.open(path).meta
+def caches_fit(metas: dict, profile) -> None:
+    """Each --data cache ({path: meta}, from `caches`) must have the profile's sampling rate and
+    window length (the models are sized by them, and the estimate times them): a cache made for
+    another profile is refused, naming the prepare.py options that make a matching one."""
+    for path, meta in metas.items():
+        kind = meta.get("kind", "")
         fs, length = int(meta["fs"]), int(meta["length"])
         if (fs, length) != (int(profile.fs), int(profile.length)):
             raise BadArgument(

@@ -328,8 +328,7 @@ def check_command(args) -> Command:
         if refusal:
             raise BadArgument(refusal)
     if data is not None:  # after the resume check: a difference from plan.json is named first
-        checks.caches(data)
-        checks.caches_fit(data, profile)
+        checks.caches_fit(checks.caches(data) or {}, profile)
     return command
 
 
