@@ -45,14 +45,13 @@ def direct(plan, profile, data: dict, out: Path) -> float:
     from ecgmask.pretrain import PretrainConfig, Pretrainer
     from ecgmask.transfer import ProbeConfig, run_probe
     from sweep.store.layout import SweepLayout
-    from trainables.probe import probe_fields
+    from search_spaces.plan import pretrain_fields, probe_fields
 
     torch.set_num_threads(1)
     start = time.perf_counter()
     pre_cache, down_cache = EcgCache.open(data["pretrain"]), EcgCache.open(data["downstream"])
-    names = {f for f in PretrainConfig.__dataclass_fields__}
     for config in plan.pretrain:
-        trainer = Pretrainer(PretrainConfig.from_profile(profile, **{k: v for k, v in config.items() if k in names}), pre_cache)
+        trainer = Pretrainer(PretrainConfig.from_profile(profile, **pretrain_fields(config, PretrainConfig)), pre_cache)
         while True:
             metrics = trainer.run_epoch()
             with tempfile.TemporaryDirectory() as staging:  # what the trainable checkpoints
@@ -63,7 +62,7 @@ def direct(plan, profile, data: dict, out: Path) -> float:
                 break
     for config in plan.probe:
         encoder = SweepLayout(out).encoder(config["pretrain_key"]) if config.get("pretrain_key") else None
-        run_probe(ProbeConfig.from_profile(profile, **probe_fields(config)), down_cache, encoder)
+        run_probe(ProbeConfig.from_profile(profile, **probe_fields(config, ProbeConfig)), down_cache, encoder)
     return time.perf_counter() - start
 
 

@@ -1,15 +1,22 @@
-"""SweepPlan: the trials of one sweep, as plain configs (what `plan(profile)` returns).
+"""SweepPlan: the trials of one sweep, as plain configs (what `plan(profile, seeds)` returns).
 
 A grid space lists its pretraining trials and its probe trials. Every trial has a `key`
 unique in its stage (it names its files in the sweep directory and lets `--resume` match it);
 a probe names the pretraining trial whose encoder it reads (`pretrain_key`, None for
 `scratch` and `random`). A search space (`tune`) lists no trials but a `SearchSpec`.
+
+The trial-config contract: a trial is its identity (`IDENTITY`: key, row, augmentation, seed,
+task, fraction, mode, pretrain_key; what results are labelled with) plus its run configs'
+other fields as nested mappings, `pretrain: {PretrainConfig field: value}` and
+`probe: {ProbeConfig field: value}`. `pretrain_fields` and `probe_fields` are the one place
+that turns a trial into those configs' arguments (the settings check, the trainables and the
+benchmarks call them).
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 from ecgmask.tasks import PAPER_TASKS, get_task
@@ -18,8 +25,12 @@ from ecgmask.transfer.config import CHECKPOINT_MODES, MODES
 DEFAULT_SEEDS = (1, 10, 42)  # the reference code's seeds (method.md)
 TABLE1_FRACTIONS = (1.0, 0.1, 0.01)
 NO_PRETRAINING_MODES = tuple(m for m in MODES if m not in CHECKPOINT_MODES)  # scratch, random: no encoder to read
-PRETRAIN_LABELS = ("key", "row")
-PROBE_PREFIX = "probe_"  # a trial config's probe_<field> is that ProbeConfig field (probe_lr, ...)
+# a trial's identity: it names and labels the trial; augmentation and seed are also PretrainConfig
+# fields, task, fraction, seed and mode ProbeConfig fields
+IDENTITY = ("key", "row", "augmentation", "seed", "task", "fraction", "mode", "pretrain_key")
+PRETRAIN, PROBE = "pretrain", "probe"  # a trial's nested config sections
+LABELS = tuple(k for k in IDENTITY if k != "pretrain_key")  # what a trial's results are labelled with
+PROBE_IDENTITY = ("task", "fraction", "seed", "mode")
 
 
 def slug(text: str) -> str:
@@ -36,7 +47,8 @@ class Row:
     name: str
     augmentation: str = "none"
     mode: str = "linear"
-    params: dict = field(default_factory=dict)  # PretrainConfig overrides (n_masks, alpha, ...)
+    params: dict = field(default_factory=dict)  # PretrainConfig fields (n_masks, alpha, ...): its trials' `pretrain`
+    probe_params: dict = field(default_factory=dict)  # ProbeConfig fields of its probes: their `probe`
 
     @property
     def pretrained(self) -> bool:
@@ -47,8 +59,8 @@ class Row:
 class SearchSpec:
     """A searched space (Optuna + ASHA): one trainable pretrains and probes each sample."""
 
-    param_space: dict  # name -> ray.tune distribution
-    fixed: dict  # constant config: augmentation, task, fraction, mode, seed, ...
+    param_space: dict  # PretrainConfig field -> ray.tune distribution (the trial's searched `pretrain` fields)
+    fixed: dict  # the rest of the trial: identity (augmentation, task, fraction, mode, seed, ...), `pretrain`, `probe`
     metric: str
     mode: str
     num_samples: int
@@ -156,6 +168,54 @@ class SweepPlan:
         return out
 
 
+def _fields_of(cls) -> set[str]:
+    return {f.name for f in fields(cls)}
+
+
+def _what(trial: dict, stage: str) -> str:
+    return f"{'pretraining' if stage == PRETRAIN else stage} trial {trial.get('key')!r}"
+
+
+def _section(trial: dict, section: str, cls, stage: str) -> dict:
+    """The trial's `section` mapping, every key a field of `cls` (a clear error otherwise)."""
+    values = trial.get(section) or {}
+    if not isinstance(values, dict):
+        raise ValueError(f"{_what(trial, stage)}: `{section}` must be a mapping of {cls.__name__} fields, got {type(values).__name__}")
+    unknown = sorted(set(values) - _fields_of(cls))
+    if unknown:
+        raise ValueError(f"{_what(trial, stage)}: unknown config key(s) {[f'{section}.{k}' for k in unknown]} ({cls.__name__} fields: {sorted(_fields_of(cls))})")
+    return {k: v for k, v in values.items() if v is not None}  # None: a field the trial leaves to the profile
+
+
+def _check_keys(trial: dict, stage: str) -> None:
+    unknown = sorted(set(trial) - set(IDENTITY) - {PRETRAIN, PROBE})
+    if unknown:
+        raise ValueError(f"{_what(trial, stage)}: unknown config key(s) {unknown} (a trial holds {list(IDENTITY)} and the mappings {PRETRAIN!r}, {PROBE!r})")
+
+
+def labels(trial: dict) -> dict:
+    """The identity a trial's results carry (analysis reads row, task, fraction, seed from them)."""
+    return {k: trial[k] for k in LABELS if k in trial}
+
+
+def pretrain_fields(trial: dict, cls) -> dict:
+    """The `cls.from_profile` arguments (cls: PretrainConfig, or a stand-in with its fields) of a
+    trial: its augmentation and seed plus its `pretrain` mapping. An unknown key is a ValueError."""
+    _check_keys(trial, PRETRAIN)
+    values = {k: trial[k] for k in ("augmentation", "seed") if trial.get(k) is not None}
+    return {**values, **_section(trial, PRETRAIN, cls, PRETRAIN)}
+
+
+def probe_fields(trial: dict, cls) -> dict:
+    """The `cls.from_profile` arguments (cls: ProbeConfig or a stand-in) of a trial: its task,
+    fraction, seed and mode plus its `probe` mapping. An unknown or missing key is a ValueError."""
+    _check_keys(trial, PROBE)
+    missing = [k for k in PROBE_IDENTITY if trial.get(k) is None]
+    if missing:
+        raise ValueError(f"{_what(trial, PROBE)}: config lacks {missing}")
+    return {**{k: trial[k] for k in PROBE_IDENTITY}, **_section(trial, PROBE, cls, PROBE)}
+
+
 def pretrain_key(row: Row, seed: int) -> str:
     return f"{slug(row.name)}-s{seed}"
 
@@ -187,7 +247,7 @@ def grid_plan(
         for seed in seeds:
             pkey = pretrain_key(row, seed) if row.pretrained else None
             if row.pretrained:
-                pretrain.append({"key": pkey, "row": row.name, "augmentation": row.augmentation, "seed": int(seed), **row.params})
+                pretrain.append({"key": pkey, "row": row.name, "augmentation": row.augmentation, "seed": int(seed), PRETRAIN: dict(row.params)})
             for task in tasks:
                 for fraction in fractions:
                     probe.append(
@@ -200,7 +260,7 @@ def grid_plan(
                             "seed": int(seed),
                             "mode": row.mode,
                             "pretrain_key": pkey,
-                            **row.params,
+                            PROBE: dict(row.probe_params),
                         }
                     )
     return SweepPlan(space, profile, pretrain, probe, None, description)

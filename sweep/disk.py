@@ -67,8 +67,7 @@ def pretrain_bytes(config: dict, profile) -> int:
 
     from ecgmask.models import Projector, ResNet1d18, UNet1d
 
-    if isinstance(config.get("pretrain"), dict):  # a trial config nesting its PretrainConfig fields
-        config = {**config, **config["pretrain"]}
+    config = {**config, **config.get("pretrain", {})}  # identity (augmentation) and PretrainConfig fields
     width = int(config.get("width") or profile.width)
     with torch.device("meta"):
         encoder = ResNet1d18(width=width)

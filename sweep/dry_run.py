@@ -12,14 +12,13 @@ from sweep.progress import duration
 
 
 def pretraining_lines(plan) -> list[str]:
-    """One line per pretraining trial: key, row, augmentation, seed and the row's parameters."""
+    """One line per pretraining trial: key, row, augmentation, seed and its `pretrain` fields."""
     if not plan.pretrain:
         return ["pretraining trials: none"]
-    shown = ("key", "row", "augmentation", "seed")
     width = max(len(t["key"]) for t in plan.pretrain)
     lines = [f"pretraining trials ({len(plan.pretrain)}):"]
     for t in plan.pretrain:
-        extra = ", ".join(f"{k}={v}" for k, v in t.items() if k not in shown and v is not None)
+        extra = ", ".join(f"{k}={v}" for k, v in t.get("pretrain", {}).items() if v is not None)  # its PretrainConfig fields
         lines.append(f"  {t['key']:<{width}}  row {t['row']:<14} augmentation {t['augmentation']:<12} seed {t['seed']}" + (f"  ({extra})" if extra else ""))
     return lines
 

@@ -151,7 +151,8 @@ def estimate(plan, profile, times: StepTimes, *, at_once: int, n_pretrain: int, 
     `n_pretrain` / `n_downstream`: windows in the two caches."""
     at_once = max(1, int(at_once))
     pretrain_total = 0.0
-    for trial in plan.pretrain:
+    for planned in plan.pretrain:
+        trial = {**planned, **planned.get("pretrain", {})}  # identity and PretrainConfig fields
         batch = int(trial.get("batch_size") or profile.batch_size)
         accumulation = int(trial.get("accumulation") or profile.accumulation)
         steps = max(1, math.ceil(n_pretrain / (batch * accumulation)))
@@ -170,7 +171,7 @@ def estimate(plan, profile, times: StepTimes, *, at_once: int, n_pretrain: int, 
         mode = trial.get("mode")
         if mode in ("scratch", "finetune"):
             labelled = max(1, int(0.8 * n_downstream * float(trial.get("fraction", 1.0))))
-            batch = min(int(trial.get("probe_batch_size") or times.probe_batch), labelled)
+            batch = min(int(trial.get("probe", {}).get("batch_size") or times.probe_batch), labelled)
             probe_total += profile.scratch_steps * batch * times.end_to_end_s_per_sample + validations
         elif mode == "random":
             probe_total += embed_all  # a new random encoder per probe
@@ -186,7 +187,7 @@ def estimate_search(plan, profile, times: StepTimes, *, at_once: int, n_pretrain
     spec = plan.search
     at_once = max(1, min(int(at_once), int(spec.max_concurrent)))
     fixed = spec.fixed
-    batch = int(fixed.get("batch_size") or profile.batch_size)
+    batch = int(fixed.get("pretrain", {}).get("batch_size") or profile.batch_size)
     steps = max(1, math.ceil(n_pretrain / (batch * profile.accumulation)))
     if profile.max_steps_per_epoch:
         steps = min(steps, int(profile.max_steps_per_epoch))

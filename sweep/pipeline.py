@@ -1,7 +1,8 @@
 """The sweep pipeline: pretraining trials, then the probes of their encoders (or a search).
 
 The pretraining and probe stages are ordinary Tune experiments (one trial per plan entry,
-given as `points_to_evaluate` so every trial's config is the plan's, flat); a searched space
+given as `points_to_evaluate` so every trial's config is the plan's, nested mappings
+included); a searched space
 runs as one more (where each lives: `sweep.store.layout`). `resume=True` restores each experiment with
 `tune.Tuner.restore(..., resume_errored=True)`: finished trials are kept, interrupted and
 failed ones run again (from their last checkpoint). The trainables' done records cover the
@@ -19,7 +20,7 @@ from dataclasses import dataclass, field
 from ray import tune
 from ray.tune.search.basic_variant import BasicVariantGenerator
 
-from search_spaces.plan import SweepPlan
+from search_spaces.plan import PRETRAIN, PROBE, SweepPlan
 from sweep.between_stages import after_pretraining, before_stage
 from sweep.store import layout
 from sweep.store.layout import SweepError, SweepLayout
@@ -71,7 +72,9 @@ def write_plan(plan: SweepPlan, sweep: SweepLayout, info: dict, *, resume: bool)
     if old is not None:
         if not resume:
             raise SweepError(f"{sweep.root}: a sweep already exists here; pass --resume to continue it or choose another --name")
-        for stage in (layout.PRETRAIN, layout.PROBE):
+        for stage, section in ((layout.PRETRAIN, PRETRAIN), (layout.PROBE, PROBE)):
+            if any(section not in t for t in old.get(stage, [])):
+                raise SweepError(f"{path}: planned by an older version (flat trial configs, before `{section}: {{...}}`); finish it with that version or start a new sweep")
             if [t["key"] for t in old.get(stage, [])] != [t["key"] for t in body[stage]]:
                 raise SweepError(f"{path}: the stored plan's {stage} trials differ from this command's; resume with the same options")
         if old.get("data") != body.get("data"):
@@ -91,19 +94,49 @@ def _run_config(stage: str, sweep: SweepLayout, *, checkpoint_config: tune.Check
     )
 
 
+def _leaves(config: dict, path: tuple = ()) -> dict:
+    """path -> value of every value of a nested config that is not a mapping (an empty
+    mapping has none: the trial reads it as absent)."""
+    out = {}
+    for name, value in config.items():
+        if isinstance(value, dict):
+            out.update(_leaves(value, path + (name,)))
+        else:
+            out[path + (name,)] = value
+    return out
+
+
+def _nest(leaves: dict) -> dict:
+    out: dict = {}
+    for path, value in leaves.items():
+        node = out
+        for name in path[:-1]:
+            node = node.setdefault(name, {})
+            if not isinstance(node, dict):
+                raise ValueError(f"trial configs disagree: {'/'.join(path[:-1])} is a mapping in one and a value in another")
+        if path[-1] in node and isinstance(node[path[-1]], dict):
+            raise ValueError(f"trial configs disagree: {'/'.join(path)} is a mapping in one and a value in another")
+        node[path[-1]] = value
+    return out
+
+
 def _points(configs: list[dict]) -> tuple[dict, list[dict]]:
-    """Each plan entry becomes exactly one trial with exactly its (flat) config: the entries
-    are Tune's `points_to_evaluate`, over a space that admits each key's planned values."""
-    names = sorted({k for c in configs for k in c})
-    points = [{k: c.get(k) for k in names} for c in configs]
-    space = {}
-    for name in names:
+    """Each plan entry becomes exactly one trial with exactly its config: the entries are
+    Tune's `points_to_evaluate`, over a space with one `tune.choice` of the planned values per
+    leaf (Tune checks a point against the space path by path, so the space nests like the
+    configs: `pretrain/lr`). A leaf a trial lacks is None there (`trainables.pretrain.planned`
+    drops it)."""
+    per_config = [_leaves(c) for c in configs]
+    paths = sorted({p for leaves in per_config for p in leaves})
+    points = [_nest({p: leaves.get(p) for p in paths}) for leaves in per_config]
+    choices: dict = {}
+    for path in paths:
         values = []
-        for p in points:
-            if p[name] not in values:
-                values.append(p[name])
-        space[name] = tune.choice(values)
-    return space, points
+        for leaves in per_config:
+            if leaves.get(path) not in values:
+                values.append(leaves.get(path))
+        choices[path] = tune.choice(values)
+    return _nest(choices), points
 
 
 def _tuner(trainable, configs: list[dict], *, stage: str, sweep: SweepLayout, max_concurrent: int, resume: bool, checkpoints: bool, verbose: int, observers: Observers):
@@ -194,7 +227,8 @@ def run_search(plan: SweepPlan, *, context: TrialContext, resources: TrialResour
         seed = int(spec.fixed.get("seed", 0))
         tuner = tune.Tuner(
             trainable,
-            param_space={**spec.param_space, **spec.fixed, "key": "search"},
+            # the searched PretrainConfig fields sit in the trial's `pretrain` mapping (Tune nests them)
+            param_space={**spec.fixed, PRETRAIN: {**spec.fixed.get(PRETRAIN, {}), **spec.param_space}, "key": "search"},
             tune_config=tune.TuneConfig(
                 metric=spec.metric,
                 mode=spec.mode,
@@ -224,7 +258,7 @@ def run_search(plan: SweepPlan, *, context: TrialContext, resources: TrialResour
     out = _outcome(layout.SEARCH, path, results, None)
     try:
         best = results.get_best_result(metric=spec.metric, mode=spec.mode, scope="all")
-        out.best = {"config": {k: best.config[k] for k in spec.param_space}, spec.metric: best.metrics.get(spec.metric)}
+        out.best = {"config": {k: best.config[PRETRAIN][k] for k in spec.param_space}, spec.metric: best.metrics.get(spec.metric)}
     except (RuntimeError, KeyError):
         traceback.print_exc()
     return out

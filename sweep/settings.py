@@ -10,11 +10,12 @@
 A value is cast to its field's type (`none` for an optional field). The fields that name a
 trial (pretraining augmentation and seed; probe task, fraction, seed and mode) come from the
 plan and cannot be set, nor can a parameter the space itself varies (n_masks in `masks`...).
-`Settings.apply(plan)` puts pretrain.* into every pretraining config (a PretrainConfig field
-of the trial's config) and probe.* into every probe config as `probe_<field>`, which is how
-the trainables already read a row's settings; `validate(plan, profile)` then builds every
-trial's PretrainConfig / ProbeConfig and every augmentation, so a bad value or a space that
-names an augmentation the core lacks fails in one line before any cluster starts.
+`Settings.apply(plan)` returns a new plan with pretrain.* in every pretraining trial's
+`pretrain` mapping and probe.* in every probe trial's `probe` mapping (the trial-config
+contract, search_spaces/plan.py); `validate(plan, profile)` then builds every trial's
+PretrainConfig / ProbeConfig (with the trainables' own `pretrain_fields` / `probe_fields`)
+and every augmentation, so a bad value or a space that names an augmentation the core lacks
+fails in one line before any cluster starts.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ecgmask.profiles import Profile
-from search_spaces.plan import PROBE_PREFIX
+from search_spaces.plan import PRETRAIN, PROBE, pretrain_fields, probe_fields
 
 SECTIONS = ("profile", "pretrain", "probe")
 # fields a trial's identity decides (the plan's), never a setting
@@ -172,22 +173,26 @@ class Settings:
         return profile.with_overrides(**self.profile) if self.profile else profile
 
     def apply(self, plan):
-        """A new plan (the given one is left as it is) with pretrain.* in every pretraining config
-        and probe.* (as probe_<field>) in every probe config; a searched space gets both in its
-        fixed config."""
-        pretrain = dict(self.pretrain)
-        probe = {PROBE_PREFIX + k: v for k, v in self.probe.items()}
+        """A new plan (the given one is left as it is) with pretrain.* in every pretraining
+        trial's `pretrain` and probe.* in every probe trial's `probe`; a searched space gets
+        both in its fixed config."""
+        pretrain, probe = dict(self.pretrain), dict(self.probe)
         if plan.search is not None:
             spec = plan.search
             clash = sorted(set(pretrain) & set(spec.param_space))
             if clash:
                 raise SettingsError(f"pretrain.{clash[0]}: the {plan.space!r} space searches it; it cannot also be set")
-            return dataclasses.replace(plan, search=dataclasses.replace(spec, fixed={**spec.fixed, **pretrain, **probe}))
-        varied = {k for t in plan.pretrain + plan.probe for k in t}
+            fixed = {**spec.fixed, PRETRAIN: {**spec.fixed.get(PRETRAIN, {}), **pretrain}, PROBE: {**spec.fixed.get(PROBE, {}), **probe}}
+            return dataclasses.replace(plan, search=dataclasses.replace(spec, fixed=fixed))
+        varied = {k for t in plan.pretrain for k in t.get(PRETRAIN, {})}
         clash = sorted(set(pretrain) & varied)
         if clash:
             raise SettingsError(f"pretrain.{clash[0]}: the {plan.space!r} space sets it per row; it cannot also be set for every trial")
-        return dataclasses.replace(plan, pretrain=[{**t, **pretrain} for t in plan.pretrain], probe=[{**t, **probe} for t in plan.probe])
+        return dataclasses.replace(
+            plan,
+            pretrain=[{**t, PRETRAIN: {**t.get(PRETRAIN, {}), **pretrain}} for t in plan.pretrain],
+            probe=[{**t, PROBE: {**t.get(PROBE, {}), **probe}} for t in plan.probe],
+        )
 
 
 def read_config(path: str | Path) -> dict:
@@ -243,12 +248,13 @@ def validate(plan, profile: Profile) -> None:
     from ecgmask.pretrain.config import PretrainConfig
     from ecgmask.transfer.config import ProbeConfig
 
-    pretrain_names = {f.name for f in dataclasses.fields(PretrainConfig)}
-    probe_names = {f.name for f in dataclasses.fields(ProbeConfig)}
     built: set[tuple] = set()
 
     def pretrain_config(trial: dict, what: str):
-        fields = {k: v for k, v in trial.items() if k in pretrain_names and v is not None}
+        try:
+            fields = pretrain_fields(trial, PretrainConfig)
+        except ValueError as err:  # names the trial already
+            raise SettingsError(str(err)) from None
         try:
             cfg = PretrainConfig.from_profile(profile, **fields)
             options = cfg.augmentation_options()
@@ -260,11 +266,10 @@ def validate(plan, profile: Profile) -> None:
             raise SettingsError(f"{what}: {err}") from None
 
     def probe_config(trial: dict, what: str):
-        fields = {k: trial[k] for k in ("task", "fraction", "seed", "mode") if k in trial}
-        fields.update({k[len(PROBE_PREFIX):]: v for k, v in trial.items() if k.startswith(PROBE_PREFIX)})
-        unknown = sorted(set(fields) - probe_names)
-        if unknown:
-            raise SettingsError(f"{what}: {', '.join(PROBE_PREFIX + u for u in unknown)} name no ProbeConfig field")
+        try:
+            fields = probe_fields(trial, ProbeConfig)
+        except ValueError as err:  # names the trial already
+            raise SettingsError(str(err)) from None
         try:
             ProbeConfig.from_profile(profile, **fields)
         except (TypeError, ValueError) as err:
@@ -275,11 +280,7 @@ def validate(plan, profile: Profile) -> None:
         pretrain_config(fixed, f"space {plan.space!r}")
         probe_config({"mode": "linear", **fixed}, f"space {plan.space!r}")
         return
-    labels = {"key", "row", "pretrain_key"}
     for trial in plan.pretrain:
-        unknown = sorted(k for k in set(trial) - pretrain_names - labels if not k.startswith(PROBE_PREFIX))
-        if unknown:
-            raise SettingsError(f"pretraining trial {trial['key']}: {unknown} name no PretrainConfig field")
         pretrain_config(trial, f"pretraining trial {trial['key']}")
     for trial in plan.probe:
         probe_config(trial, f"probe trial {trial['key']}")

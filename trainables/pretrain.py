@@ -10,13 +10,11 @@ before Tune saved its state) reports the stored result and does no work.
 
 from __future__ import annotations
 
-import dataclasses
-
 import ray
 
 from ecgmask.device import check_gpus_visible
 from ecgmask.pretrain import PretrainConfig, Pretrainer
-from search_spaces.plan import PRETRAIN_LABELS, PROBE_PREFIX
+from search_spaces.plan import PRETRAIN, labels, pretrain_fields
 from sweep.store import files as store
 from sweep.store import layout, provenance, recoveries
 from trainables.context import TrialContext, open_cache, ray_placement
@@ -25,20 +23,10 @@ from trainables.loop import report_done, resume_or_start, run_epochs
 STAGE = layout.PRETRAIN
 
 
-def pretrain_fields(config: dict) -> dict:
-    """The PretrainConfig overrides in a trial config; anything that is neither a field nor a
-    label is a bad config."""
-    names = {f.name for f in dataclasses.fields(PretrainConfig)}
-    # probe_<field> keys are the probes' own settings, carried by the row
-    unknown = sorted(k for k in set(config) - names - set(PRETRAIN_LABELS) if not k.startswith(PROBE_PREFIX))
-    if unknown:
-        raise ValueError(f"pretraining trial {config.get('key')!r}: unknown config key(s) {unknown} (PretrainConfig fields: {sorted(names)})")
-    return {k: v for k, v in config.items() if k in names}
-
-
 def planned(config: dict) -> dict:
-    """The trial's own config: a key set to None is one its row does not use."""
-    return {k: v for k, v in config.items() if v is not None}
+    """The trial's own config: a key set to None (at the top or in its `pretrain` / `probe`
+    mapping) is one the trial does not use (Tune gives every trial every key of its stage)."""
+    return {k: planned(v) if isinstance(v, dict) else v for k, v in config.items() if v is not None}
 
 
 def recorder(context: TrialContext, key: str):
@@ -48,7 +36,7 @@ def recorder(context: TrialContext, key: str):
 
 def pretrain_trainable(config: dict, *, context: TrialContext) -> None:
     config = planned(config)
-    check_gpus_visible(ray.get_gpu_ids() if ray.is_initialized() else [], config.get("device", "auto"))  # given a GPU it cannot see: fail now, naming the node
+    check_gpus_visible(ray.get_gpu_ids() if ray.is_initialized() else [], config.get(PRETRAIN, {}).get("device", "auto"))  # given a GPU it cannot see: fail now, naming the node
     store.run_recording_failures(context.layout, STAGE, config["key"], _pretrain, config, context)
 
 
@@ -58,13 +46,13 @@ def _pretrain(config: dict, context: TrialContext) -> None:
         return
     context.set_threads()
     cache = open_cache(context.data["pretrain"])
-    trainer, resumed = resume_or_start(Pretrainer, lambda: PretrainConfig.from_profile(context.profile, **pretrain_fields(config)), cache,
+    trainer, resumed = resume_or_start(Pretrainer, lambda: PretrainConfig.from_profile(context.profile, **pretrain_fields(config, PretrainConfig)), cache,
                                        on_unreadable=recorder(context, key))
     store.record_start(context.layout, STAGE, key, resumed=resumed, **ray_placement())
-    labels = {k: config[k] for k in ("key", "row", "augmentation", "seed") if k in config}
+    identity = labels(config)
 
     def result_of(metrics: dict, staging: str | None, last: bool) -> dict:
-        result = {**metrics, **labels}
+        result = {**metrics, **identity}
         if last:  # the encoder the probes read, and the result a restarted trial reports
             result[provenance.KEY] = provenance.trial_provenance(context.provenance)
             encoder = context.layout.encoder(key)

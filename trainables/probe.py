@@ -16,7 +16,7 @@ from ray import tune
 
 from ecgmask.device import check_gpus_visible
 from ecgmask.transfer import ProbeConfig, run_probe
-from search_spaces.plan import NO_PRETRAINING_MODES, PROBE_PREFIX
+from search_spaces.plan import NO_PRETRAINING_MODES, PROBE, labels, probe_fields
 from sweep.store import layout, provenance
 from sweep.store import files as store
 from trainables.context import TrialContext, open_cache, ray_placement
@@ -24,18 +24,6 @@ from trainables.loop import plain, report_done
 from trainables.pretrain import planned
 
 STAGE = layout.PROBE
-LABELS = ("key", "row", "augmentation", "task", "fraction", "seed", "mode")
-
-
-def probe_fields(config: dict) -> dict:
-    """ProbeConfig arguments: the run's identity plus any `probe_<field>` overrides. Every other
-    key of the config (n_masks, alpha, ...) labels the pretraining it reads."""
-    missing = [k for k in ("task", "fraction", "seed", "mode") if k not in config]
-    if missing:
-        raise ValueError(f"probe trial {config.get('key')!r}: config lacks {missing}")
-    fields = {k: config[k] for k in ("task", "fraction", "seed", "mode")}
-    fields.update({k[len(PROBE_PREFIX) :]: v for k, v in config.items() if k.startswith(PROBE_PREFIX)})
-    return fields
 
 
 class SkippedInput(store.MissingInput):
@@ -62,7 +50,7 @@ def encoder_for(config: dict, context: TrialContext) -> str | None:
 
 def probe_trainable(config: dict, *, context: TrialContext) -> None:
     config = planned(config)
-    check_gpus_visible(ray.get_gpu_ids() if ray.is_initialized() else [], config.get("probe_device", "auto"))  # given a GPU it cannot see: fail now, naming the node
+    check_gpus_visible(ray.get_gpu_ids() if ray.is_initialized() else [], config.get(PROBE, {}).get("device", "auto"))  # given a GPU it cannot see: fail now, naming the node
     store.run_recording_failures(context.layout, STAGE, config["key"], _probe, config, context)
 
 
@@ -71,7 +59,7 @@ def _probe(config: dict, context: TrialContext) -> None:
     if report_done(context, STAGE, key):
         return
     context.set_threads()
-    probe_config = ProbeConfig.from_profile(context.profile, **probe_fields(config))
+    probe_config = ProbeConfig.from_profile(context.profile, **probe_fields(config, ProbeConfig))
     checkpoint = encoder_for(config, context)
     store.record_start(context.layout, STAGE, key, **ray_placement())
     cache = open_cache(context.data["downstream"])
@@ -80,7 +68,7 @@ def _probe(config: dict, context: TrialContext) -> None:
     for name in ("test_accuracy", "val_accuracy"):
         if name in metrics and not math.isfinite(float(metrics[name])):
             raise FloatingPointError(f"probe trial {key}: {name} is {metrics[name]}")
-    result = {**metrics, **{k: config[k] for k in LABELS if k in config}}
+    result = {**metrics, **labels(config)}
     result[provenance.KEY] = provenance.trial_provenance(context.provenance)
     store.write_json(context.layout.done(STAGE, key), {"result": result})
     tune.report(result)

@@ -7,34 +7,27 @@ trial between epochs. Resumes from its last checkpoint like the pretraining trai
 
 from __future__ import annotations
 
-import dataclasses
-
 import ray
 
 from ecgmask.device import check_gpus_visible
 from ecgmask.pretrain import PretrainConfig, Pretrainer
 from ecgmask.transfer import ProbeConfig, run_probe
-from search_spaces.plan import PROBE_PREFIX
+from search_spaces.plan import PRETRAIN, pretrain_fields, probe_fields
 from sweep.store import provenance
 from trainables.context import TrialContext, open_cache
 from trainables.loop import plain, resume_or_start, run_epochs
-from trainables.probe import probe_fields
-
-PROBE_KEYS = ("task", "fraction", "mode", "row", "key")
+from trainables.pretrain import planned
 
 
 def search_trainable(config: dict, *, context: TrialContext) -> None:
-    check_gpus_visible(ray.get_gpu_ids() if ray.is_initialized() else [], config.get("device", "auto"))  # given a GPU it cannot see: fail now, naming the node
+    config = {"mode": "linear", **planned(config)}  # the probe after each epoch is linear unless the space says otherwise
+    check_gpus_visible(ray.get_gpu_ids() if ray.is_initialized() else [], config.get(PRETRAIN, {}).get("device", "auto"))  # given a GPU it cannot see: fail now, naming the node
     context.set_threads()
-    names = {f.name for f in dataclasses.fields(PretrainConfig)}
-    unknown = sorted(set(config) - names - set(PROBE_KEYS) - {k for k in config if k.startswith(PROBE_PREFIX)})
-    if unknown:
-        raise ValueError(f"search trial: unknown config key(s) {unknown}")
+    pretrain_config = PretrainConfig.from_profile(context.profile, **pretrain_fields(config, PretrainConfig))
+    probe_config = ProbeConfig.from_profile(context.profile, **probe_fields(config, ProbeConfig))
     cache = open_cache(context.data["pretrain"])
     downstream = open_cache(context.data["downstream"])
-    fields = {k: v for k, v in config.items() if k in names}
-    trainer, _ = resume_or_start(Pretrainer, lambda: PretrainConfig.from_profile(context.profile, **fields), cache)
-    probe_config = ProbeConfig.from_profile(context.profile, **probe_fields({"mode": "linear", "key": config.get("key"), **config}))
+    trainer, _ = resume_or_start(Pretrainer, lambda: pretrain_config, cache)
     # ASHA may stop a sample after any epoch: every result carries the record
     record = {provenance.KEY: provenance.trial_provenance(context.provenance)}
 

@@ -55,7 +55,7 @@ def stored_sweep(ray_session, tmp_path_factory) -> StoredSweep:
     plan.probe[:] = [t for t in plan.probe if ident(t) != MISSING]
     for t in plan.probe:
         if ident(t) == FAILED:
-            t["probe_fail"] = True
+            t["probe"]["fail"] = True
     data = {"pretrain": standin.make_cache(root / "pre"), "downstream": standin.make_cache(root / "down")}
     sweep_dir = root / "results" / "tiny"
     context = TrialContext(sweep_dir=str(sweep_dir), profile=LAPTOP.with_overrides(epochs=2), data=data, cpus=1)

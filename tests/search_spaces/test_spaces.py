@@ -37,10 +37,10 @@ def test_augmentations_is_table1():
 
 def test_the_other_grids():
     masks = search_spaces.get_space("masks").plan("laptop", seeds=(1,))
-    assert sorted(t["n_masks"] for t in masks.pretrain) == [1, 2, 3, 6, 12]
+    assert sorted(t["pretrain"]["n_masks"] for t in masks.pretrain) == [1, 2, 3, 6, 12]
     assert {t["row"] for t in masks.probe} >= {"advmask(N=3)", "advmask(N=12)"}
     sparsity = search_spaces.get_space("sparsity").plan("laptop", seeds=(1,))
-    assert sorted((t["alpha"], t["ratio"]) for t in sparsity.pretrain) == [
+    assert sorted((t["pretrain"]["alpha"], t["pretrain"]["ratio"]) for t in sparsity.pretrain) == [
         (0.1, 0.8), (0.1, 1.0), (0.5, 0.8), (0.5, 1.0), (1.0, 0.8), (1.0, 1.0)]
     fractions = search_spaces.get_space("fractions").plan("laptop")
     assert sorted({t["fraction"] for t in fractions.probe}) == [0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0]

@@ -17,11 +17,12 @@ from search_spaces.plan import Row, grid_plan  # noqa: E402
 
 
 def plan(marker: str):
-    pre = {"marker": marker, "epoch_seconds": 0.5, "probe_marker": marker, "probe_seconds": 0.5}
+    pre = {"marker": marker, "epoch_seconds": 0.5}
+    probe = {"marker": marker, "seconds": 0.5}
     rows = [
-        Row("scratch", mode="scratch", params={"probe_marker": marker, "probe_seconds": 0.5}),
-        Row("mask", augmentation="mask", params=pre),
-        Row("shift", augmentation="shift", params=pre),
+        Row("scratch", mode="scratch", probe_params=probe),
+        Row("mask", augmentation="mask", params=pre, probe_params=probe),
+        Row("shift", augmentation="shift", params=pre, probe_params=probe),
     ]
     return grid_plan(space="killtest", profile="laptop", rows=rows, seeds=(1, 2), tasks=("sex",), fractions=(1.0, 0.1))
 

@@ -71,8 +71,8 @@ def test_a_bad_config_file_names_the_file(tmp_path):
 def test_apply_puts_the_overrides_in_every_trial_config_and_validate_builds_them():
     given = _plan()
     plan = settings.parse(["pretrain.lr=3e-4", "pretrain.temperature=0.2", "probe.lr=0.05"]).apply(given)
-    assert all(t["lr"] == 3e-4 and t["temperature"] == 0.2 for t in plan.pretrain)
-    assert all(t["probe_lr"] == 0.05 for t in plan.probe)
+    assert all(t["pretrain"]["lr"] == 3e-4 and t["pretrain"]["temperature"] == 0.2 for t in plan.pretrain)
+    assert all(t["probe"]["lr"] == 0.05 and "lr" not in t.get("pretrain", {}) for t in plan.probe)
     settings.validate(plan, SMOKE)
     assert given == _plan()  # a new plan: the one given is left as it was
 
@@ -89,6 +89,14 @@ def test_validate_refuses_a_value_the_config_refuses_and_an_unknown_augmentation
     plan.pretrain[0]["no_such_param"] = 1
     with pytest.raises(SettingsError, match="no_such_param"):
         settings.validate(plan, SMOKE)
+    plan = _plan()
+    plan.pretrain[0]["pretrain"]["no_such_param"] = 1
+    with pytest.raises(SettingsError, match=r"pretraining trial 'gaussian-s1': unknown config key\(s\) \['pretrain.no_such_param'\]"):
+        settings.validate(plan, SMOKE)
+    plan = _plan()
+    plan.probe[0]["probe"]["no_such_param"] = 1
+    with pytest.raises(SettingsError, match=r"probe trial .*\['probe.no_such_param'\].*ProbeConfig fields"):
+        settings.validate(plan, SMOKE)
 
 
 def test_a_setting_the_space_varies_or_searches_is_refused():
@@ -98,7 +106,7 @@ def test_a_setting_the_space_varies_or_searches_is_refused():
         settings.parse(["pretrain.lr=1e-3"]).apply(get_space("tune").plan("smoke", (1,)))
     searched = get_space("tune").plan("smoke", (1,))
     tuned = settings.parse(["pretrain.temperature=0.2", "probe.lr=0.05"]).apply(searched)
-    assert tuned.search.fixed["temperature"] == 0.2 and tuned.search.fixed["probe_lr"] == 0.05
+    assert tuned.search.fixed["pretrain"]["temperature"] == 0.2 and tuned.search.fixed["probe"]["lr"] == 0.05
     assert "temperature" not in searched.search.fixed
     settings.validate(tuned, SMOKE)
 

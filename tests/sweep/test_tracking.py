@@ -72,7 +72,7 @@ def test_mlflow_reads_back_one_run_per_trial_with_params_and_final_metrics(tmp_p
     assert pre.data.tags["stage"] == PRETRAIN
     assert pre.data.params["augmentation"] == "advmask+3kg" and pre.data.params["seed"] == "1"
     assert pre.data.metrics["epoch"] == 2  # the last epoch's numbers are the run's final metrics
-    assert float(pre.data.params["lr"]) == 3e-4 and float(by_name["probe/scratch/sex/1/s1"].data.params["probe_lr"]) == 0.05
+    assert float(pre.data.params["pretrain/lr"]) == 3e-4 and float(by_name["probe/scratch/sex/1/s1"].data.params["probe/lr"]) == 0.05
 
     probes = ExperimentAnalysis(SweepLayout(str(sweep)).experiment(PROBE)).dataframe()
     for _, row in probes.iterrows():

@@ -49,8 +49,8 @@ def test_pipeline_runs_pretraining_then_probes(tmp_path, standin):
     assert len(probe) == len(plan.probe) == 12
     for col in ("config/row", "config/task", "config/fraction", "config/seed", "config/mode", "test_accuracy"):
         assert col in probe.columns
-    adv = probe[probe["config/row"] == "advmask(N=3)"]
-    assert set(adv["config/n_masks"]) == {3}
+    adv = pre[pre["config/row"] == "advmask(N=3)"]  # a row's params reach its trials in their `pretrain` mapping
+    assert set(adv["config/pretrain/n_masks"]) == {3} and set(pre[pre["config/row"] == "gaussian"]["config/pretrain/n_masks"].dropna()) == set()
     # the probes of one encoder shared one embeddings file, next to the published encoder
     for key in ("gaussian-s1", "advmask_N3-s2"):
         enc = Path(sweep.encoder(key))

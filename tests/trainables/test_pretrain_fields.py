@@ -7,7 +7,7 @@ import pytest
 from ecgmask.pretrain import PretrainConfig
 from ecgmask.profiles import SMOKE
 from search_spaces.plan import Row, grid_plan
-from trainables.pretrain import pretrain_fields
+from search_spaces.plan import pretrain_fields
 
 
 def test_a_rows_augmentation_params_reach_the_augmentation():
@@ -18,11 +18,13 @@ def test_a_rows_augmentation_params_reach_the_augmentation():
     plan = grid_plan(space="test", profile="smoke", rows=rows, seeds=(1,), tasks=("sex",), fractions=(1.0,))
     built = []
     for trial in plan.pretrain:
-        cfg = PretrainConfig.from_profile(SMOKE, **pretrain_fields(trial))
+        cfg = PretrainConfig.from_profile(SMOKE, **pretrain_fields(trial, PretrainConfig))
         built.append(cfg.augmentation_options()["gaussian"]["std"])
     assert built == [0.01, 0.2]
 
 
 def test_an_unknown_key_is_refused():
     with pytest.raises(ValueError, match="unknown config key"):
-        pretrain_fields({"key": "x-s1", "row": "x", "augmentation": "gaussian", "seed": 1, "sigma": 0.1})
+        pretrain_fields({"key": "x-s1", "row": "x", "augmentation": "gaussian", "seed": 1, "sigma": 0.1}, PretrainConfig)
+    with pytest.raises(ValueError, match=r"unknown config key\(s\) \['pretrain.sigma'\].*PretrainConfig fields"):
+        pretrain_fields({"key": "x-s1", "row": "x", "augmentation": "gaussian", "seed": 1, "pretrain": {"sigma": 0.1}}, PretrainConfig)
