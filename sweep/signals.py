@@ -82,6 +82,8 @@ class installed:
         return self
 
     def __exit__(self, *exc) -> None:
+        global _received, _passed_on
+        _received, _passed_on = None, False  # a later sweep in this process starts uninterrupted
         for signum, handler in self._saved.items():
             signal.signal(signum, handler if handler is not None else signal.SIG_DFL)
         if self._env is None:
