@@ -13,8 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from analysis.results import SweepError
-from sweep.store.layout import PRETRAIN, SweepLayout
+from analysis.results import pretrain_trial_histories
 
 STAT_PREFIX = "mask_"
 
@@ -22,16 +21,9 @@ STAT_PREFIX = "mask_"
 def final_mask_statistics(sweep: str | Path) -> pd.DataFrame:
     """row, seed, epoch and every mask statistic of each adversarial pretraining trial's last
     reported epoch; empty when the sweep has no adversarial trial (or no pretraining yet)."""
-    from ray.tune import ExperimentAnalysis
-
-    path = Path(SweepLayout(str(sweep)).experiment(PRETRAIN)).resolve()  # Tune wants an absolute path
-    if not path.is_dir():
-        raise SweepError(f"{sweep}: no pretraining experiment at {path}")
-    analysis = ExperimentAnalysis(str(path))
     rows = []
-    for trial in analysis.trials:
-        history = analysis.trial_dataframes.get(trial.trial_id)
-        if history is None or history.empty or "mask_0_time" not in history:
+    for trial, history in pretrain_trial_histories(sweep):
+        if "mask_0_time" not in history:
             continue
         last = history.dropna(subset=["mask_0_time"]).iloc[-1]
         keep = {k: last[k] for k in history.columns

@@ -17,22 +17,15 @@ from pathlib import Path
 
 import pandas as pd
 
-from analysis.results import DEFAULT_RESULTS_ROOT, SweepError, find_latest_sweep
-from sweep.store.layout import PRETRAIN, SweepLayout
+from analysis.results import DEFAULT_RESULTS_ROOT, SweepError, find_latest_sweep, pretrain_trial_histories
+from sweep.store.layout import SweepLayout
 
 
 def pretrain_history(sweep: str | Path) -> pd.DataFrame:
     """One row per (trial, epoch): row, seed, epoch, nt_xent (and masker_loss where reported)."""
-    from ray.tune import ExperimentAnalysis
-
-    path = Path(SweepLayout(str(sweep)).experiment(PRETRAIN)).resolve()  # Tune wants an absolute path
-    if not path.is_dir():
-        raise SweepError(f"{sweep}: no pretraining experiment at {path}")
-    analysis = ExperimentAnalysis(str(path))
     frames = []
-    for trial in analysis.trials:
-        history = analysis.trial_dataframes.get(trial.trial_id)
-        if history is None or history.empty or "nt_xent" not in history or "epoch" not in history:
+    for trial, history in pretrain_trial_histories(sweep):
+        if "nt_xent" not in history or "epoch" not in history:
             continue
         keep = [c for c in ("epoch", "nt_xent", "masker_loss") if c in history]
         frame = history[keep].dropna(subset=["nt_xent"]).drop_duplicates("epoch", keep="last").copy()
@@ -40,7 +33,7 @@ def pretrain_history(sweep: str | Path) -> pd.DataFrame:
         frame["seed"] = trial.config.get("seed")
         frames.append(frame)
     if not frames:
-        raise SweepError(f"{path}: no pretraining trial reported an NT-Xent yet")
+        raise SweepError(f"{sweep}: no pretraining trial reported an NT-Xent yet")
     return pd.concat(frames, ignore_index=True)
 
 

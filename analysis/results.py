@@ -239,3 +239,18 @@ def load_pretrain_epochs(sweep: str | os.PathLike) -> pd.DataFrame:
                         "epochs_run": float(epoch) if epoch is not None and pd.notna(epoch) else float("nan"),
                         "status": trial.status})
     return pd.DataFrame.from_records(records, columns=columns)
+
+
+def pretrain_trial_histories(sweep: str | Path):
+    """(trial, its per-epoch result frame) of every pretraining trial of a local sweep that
+    reported something: what the loss figure and the mask statistics read."""
+    from ray.tune import ExperimentAnalysis
+
+    path = Path(SweepLayout(str(sweep)).experiment(PRETRAIN)).resolve()  # Tune wants an absolute path
+    if not path.is_dir():
+        raise SweepError(f"{sweep}: no pretraining experiment at {path}")
+    analysis = ExperimentAnalysis(str(path))
+    for trial in analysis.trials:
+        history = analysis.trial_dataframes.get(trial.trial_id)
+        if history is not None and not history.empty:
+            yield trial, history

@@ -17,6 +17,7 @@ import signal
 import socket
 import time
 
+from ecgmask.data.cache import pid_alive
 from sweep.store import files as store
 from sweep.store.layout import is_uri, join
 
@@ -33,16 +34,6 @@ def record_session(sweep_dir: str, session_dir: str) -> None:
     if is_uri(sweep_dir) or not session_dir:
         return
     store.write_json(record_path(sweep_dir), {"host": socket.gethostname(), "driver_pid": os.getpid(), "session_dir": str(session_dir)})
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def session_processes(session_dir: str) -> list[int]:
@@ -88,7 +79,7 @@ def end_processes(pids: list[int], *, grace_s: float = GRACE_S) -> list[int]:
         except (ProcessLookupError, PermissionError):
             pass
     deadline = time.monotonic() + grace_s
-    while time.monotonic() < deadline and any(_alive(p) for p in signalled):
+    while time.monotonic() < deadline and any(pid_alive(p) for p in signalled):
         time.sleep(0.1)
     for pid in signalled:
         try:
@@ -110,7 +101,7 @@ def end_leftovers(sweep_dir: str, *, announce=print) -> list[int]:
     if not record or record.get("host") != socket.gethostname() or not record.get("session_dir"):
         return []
     driver = int(record.get("driver_pid") or 0)
-    if driver == os.getpid() or (driver and _alive(driver) and driver in session_processes(record["session_dir"])):
+    if driver == os.getpid() or (driver and pid_alive(driver) and driver in session_processes(record["session_dir"])):
         return []  # that driver still runs (it cannot: we hold the lock; but never end a live one's cluster)
     pids = session_processes(record["session_dir"])
     if pids:
@@ -124,7 +115,6 @@ def main(argv=None) -> int:
     """`python -m sweep.leftovers [--watch] SESSION_DIR`: the processes still alive of a Ray
     session; with --watch, each change (seconds since the start) until none is left."""
     import argparse
-    import sys
 
     parser = argparse.ArgumentParser(prog="python -m sweep.leftovers", description=main.__doc__)
     parser.add_argument("session_dir")
