@@ -115,18 +115,13 @@ def settings_lines(plan, profile) -> str:
     the first trial of each stage, built as sweep.settings.validate builds them."""
     from ecgmask.pretrain.config import PretrainConfig
     from ecgmask.transfer.config import ProbeConfig
-    from search_spaces.plan import PROBE_PREFIX
-
-    pretrain_names = {f.name for f in dataclasses.fields(PretrainConfig)}
-    probe_names = {f.name for f in dataclasses.fields(ProbeConfig)}
+    from search_spaces.plan import pretrain_fields, probe_fields
 
     def pretrain_config(trial):
-        return PretrainConfig.from_profile(profile, **{k: v for k, v in trial.items() if k in pretrain_names and v is not None})
+        return PretrainConfig.from_profile(profile, **pretrain_fields(trial, PretrainConfig))
 
     def probe_config(trial):
-        fields = {k: trial[k] for k in ("task", "fraction", "seed", "mode") if k in trial}
-        fields.update({k[len(PROBE_PREFIX):]: v for k, v in trial.items() if k.startswith(PROBE_PREFIX) and k[len(PROBE_PREFIX):] in probe_names})
-        return ProbeConfig.from_profile(profile, **fields)
+        return ProbeConfig.from_profile(profile, **probe_fields(trial, ProbeConfig))
 
     values = profile.to_dict()
     lines = ["settings in force (--set / --config; --help lists the keys):",
