@@ -192,8 +192,7 @@ def masks_html(sweep: Path, work: Path) -> str:
 
 def settings_html(plan: dict) -> str:
     parts = []
-    for key, title in (("in_force", "In force (compared on --resume)"), ("settings", "--set / --config"),
-                       ("profile_overrides", "Profile overrides"), ("resources", "Resources"), ("data", "Data")):
+    for key, title in (("in_force", "In force (compared on --resume)"), ("resources", "Resources"), ("data", "Data")):
         value = plan.get(key)
         if value:
             parts.append(f"<h3>{esc(title)}</h3>" + (mapping_html(value) if isinstance(value, dict) else

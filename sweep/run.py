@@ -227,12 +227,13 @@ def take_from_plan(args) -> None:
     if args.data is None and was.get("data"):
         args.data = [was["data"]["pretrain"], was["data"]["downstream"]]
     if not args.set and args.config is None:
-        settings = stored.get("settings")
-        if settings is None and args.profile in PROFILES:  # a plan.json from before `settings`: the profile values that differ
-            named = PROFILES[args.profile].to_dict()
-            settings = {"profile": {k: v for k, v in (was.get("set") or {}).items() if named.get(k) != v}}
+        # the settings are stored once, in `in_force`: the profile values that differ from the
+        # named profile, and the pretrain.* / probe.* settings as given
+        named = PROFILES[args.profile].to_dict() if args.profile in PROFILES else {}
+        settings = {"profile": {k: v for k, v in (was.get("set") or {}).items() if k in named and named[k] != v},
+                    "pretrain": was.get("pretrain") or {}, "probe": was.get("probe") or {}}
         args.set = [f"{section}.{key}={_as_text(value)}" for section in ("profile", "pretrain", "probe")
-                    for key, value in ((settings or {}).get(section) or {}).items()]
+                    for key, value in settings[section].items()]
 
 
 @dataclass
@@ -473,11 +474,9 @@ def run_command(args, command: Command) -> int:
                 resume=args.resume,
                 info={
                     "name": name,
-                    "profile_overrides": overrides,
                     "resources": dataclasses.asdict(resources),
                     "seeds": list(seeds),
                     IN_FORCE_KEY: command.in_force(data),
-                    "settings": command.settings.to_json(),
                     PROVENANCE_KEY: context.provenance,
                 },
                 verbose=0 if args.quiet else 1,

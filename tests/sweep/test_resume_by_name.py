@@ -19,7 +19,7 @@ FIRST = ["--space", "augmentations", "--profile", "smoke", "--rows", "scratch,ra
 def stored_sweep(storage, name="x", argv=FIRST):
     """A sweep's plan.json as the driver writes it (pipeline.write_plan's entries)."""
     command = run.check_command(run.parse_args([*argv, "--storage", str(storage), "--name", name]))
-    body = {**command.plan.to_json(), IN_FORCE_KEY: command.in_force(None), "settings": command.settings.to_json()}
+    body = {**command.plan.to_json(), IN_FORCE_KEY: command.in_force(None)}
     (storage / name).mkdir(parents=True)
     (storage / name / "plan.json").write_text(json.dumps(body))
     return command
@@ -79,12 +79,13 @@ def test_resume_with_no_sweep_named_lists_the_sweeps(tmp_path, capsys):
     assert "pass --name" in captured.err
 
 
-def test_a_plan_from_before_settings_were_stored_gives_its_profile_values(tmp_path):
+def test_the_settings_come_back_from_in_force_alone(tmp_path):
+    """plan.json keeps the settings once (in_force): a profile value equal to the named
+    profile's is not turned into a --set, one that differs is, and so are pretrain.* / probe.*."""
     first = stored_sweep(tmp_path, argv=["--space", "augmentations", "--profile", "smoke", "--rows", "scratch", "--seeds", "3",
-                                         "--fractions", "0.1", "--set", "epochs=1"])
-    path = tmp_path / "x" / "plan.json"
-    body = json.loads(path.read_text())
-    del body["settings"]
-    path.write_text(json.dumps(body))
+                                         "--fractions", "0.1", "--set", "epochs=1", "--set", "probe.lr=0.05"])
+    args = run.parse_args(["--resume", "--name", "x", "--storage", str(tmp_path)])
+    run.take_from_plan(args)
+    assert sorted(args.set) == ["probe.lr=0.05", "profile.epochs=1"]
     again = run.check_command(run.parse_args(["--resume", "--name", "x", "--storage", str(tmp_path)]))
-    assert again.profile == first.profile and again.overrides == {"epochs": 1}
+    assert again.profile == first.profile and again.overrides == {"epochs": 1} and again.settings.probe == {"lr": 0.05}

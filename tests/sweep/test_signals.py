@@ -115,6 +115,8 @@ def test_ctrl_c_during_pretraining_stops_and_resume_finishes_like_an_uninterrupt
     assert _run(_command(tmp_path / "results", "plain"), tmp_path / "plain.txt", tmp_path) == 0, (tmp_path / "plain.txt").read_text()[-3000:]
 
     plain = SweepLayout(tmp_path / "results" / "plain")
+    stored = store.read_json(plain.plan)  # the settings are stored once, under in_force
+    assert "settings" not in stored and "profile_overrides" not in stored and stored["in_force"]["set"]["epochs"] == 20
     for stage, key, metric in ((PRETRAIN, PRETRAIN_KEY, "nt_xent"), (PROBE, PROBE_KEY, "test_accuracy")):
         resumed_value = store.read_json(sweep.done(stage, key))["result"][metric]
         assert resumed_value == store.read_json(plain.done(stage, key))["result"][metric], (stage, metric)
