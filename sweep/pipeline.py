@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import time
 import traceback
 from dataclasses import dataclass, field
 
@@ -51,6 +52,7 @@ class StageOutcome:
     finished: int = 0
     failed: dict = field(default_factory=dict)  # key -> first line of the error
     best: dict | None = None  # searched stage: best config and metric
+    seconds: float = 0.0  # wall time of the stage in this driver (Tune's start-up included)
 
 
 @dataclass
@@ -208,8 +210,11 @@ def run_stage(stage: str, fn, configs: list[dict], *, context: TrialContext, res
         verbose=verbose,
         observers=observers or Observers(),
     )
+    start = time.monotonic()
     results = tuner.fit()
-    return _outcome(stage, context.layout.experiment(stage), results, [c["key"] for c in configs])
+    out = _outcome(stage, context.layout.experiment(stage), results, [c["key"] for c in configs])
+    out.seconds = time.monotonic() - start
+    return out
 
 
 def run_search(plan: SweepPlan, *, context: TrialContext, resources: TrialResources | StageResources, max_concurrent: int, resume: bool, verbose: int = 1, observers: Observers | None = None) -> StageOutcome:
@@ -254,8 +259,10 @@ def run_search(plan: SweepPlan, *, context: TrialContext, resources: TrialResour
                 total=spec.num_samples,
             ),
         )
+    start = time.monotonic()
     results = tuner.fit()
     out = _outcome(layout.SEARCH, path, results, None)
+    out.seconds = time.monotonic() - start
     try:
         best = results.get_best_result(metric=spec.metric, mode=spec.mode, scope="all")
         out.best = {"config": {k: best.config[PRETRAIN][k] for k in spec.param_space}, spec.metric: best.metrics.get(spec.metric)}

@@ -387,10 +387,12 @@ def run_command(args, command: Command) -> int:
 
     profile, overrides, seeds, plan, name, sweep_dir = command.profile, command.overrides, command.seeds, command.plan, command.name, command.sweep_dir
     data = command.data
+    started, corpus_s = time.monotonic(), 0.0
     if not args.dry_run:
         clear_staging(sweep_dir)  # checkpoints a killed trial left half-staged
         if data is None:
             data = default_data(profile)
+            corpus_s = time.monotonic() - started
             refusal = args.resume and resume_differences(command.stored_plan, {"data": data})
             if refusal:
                 refuse(refusal)
@@ -496,14 +498,19 @@ def run_command(args, command: Command) -> int:
         print(f"{stage.stage}: {stage.finished}/{stage.total} trials finished, {len(stage.failed)} failed ({stage.path})")
         if stage.best:
             print(f"  best: {stage.best}")
-    from sweep.summary import failure_lines, recovery_lines
+    from sweep.summary import failure_lines, recovery_lines, time_split_line
 
     for line in failure_lines(outcome.failed, sweep_dir) + recovery_lines(sweep_dir):
         print(line)
     print(f"\nresults: {sweep_dir}")
+    tables_s = 0.0
     if plan.search is None:
         print(f"next:    python analysis/make_table1.py --sweep {shlex.quote(sweep_dir)}")  # a URI's query holds '&'
+        tables_started = time.monotonic()
         print_results(sweep_dir)
+        tables_s = time.monotonic() - tables_started
+    parts = [("corpus", corpus_s), *((stage.stage, stage.seconds) for stage in outcome.stages), ("tables and figures", tables_s)]
+    print(time_split_line(parts, time.monotonic() - started))
     return 1 if outcome.failed else 0
 
 

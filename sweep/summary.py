@@ -1,6 +1,6 @@
-"""The driver's closing lines about what did not go to plan: failed trials (a full disk
-named as such), probes skipped because their encoder failed to pretrain, and trials that
-recovered silently (a checkpoint that could not be read, so the trial started again)."""
+"""The driver's closing lines: what did not go to plan (failed trials, a full disk named as
+such, probes skipped because their encoder failed to pretrain, trials that recovered silently
+because a checkpoint could not be read) and where this driver's time went."""
 
 from __future__ import annotations
 
@@ -40,3 +40,17 @@ def recovery_lines(sweep_dir: str) -> list[str]:
     if not found:
         return []
     return ["recovered trials:", *(f"  {key}: {message}" for key, message in sorted(found.items()))]
+
+
+def _clock(seconds: float) -> str:
+    seconds = int(round(seconds))
+    return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
+
+
+def time_split_line(parts: list[tuple[str, float]], total_s: float) -> str:
+    """`time: corpus 0:00:02, pretrain 0:24:10, ..., other 0:00:31, total 0:36:40 (this driver)`;
+    "other" is what no part covers (Ray's start-up, the checks, writing the plan). A resumed
+    sweep counts only what this driver did."""
+    other = max(0.0, total_s - sum(s for _, s in parts))
+    shown = ", ".join(f"{name} {_clock(s)}" for name, s in [*parts, ("other", other)])
+    return f"time: {shown}, total {_clock(total_s)} (this driver)"

@@ -115,6 +115,8 @@ def test_ctrl_c_during_pretraining_stops_and_resume_finishes_like_an_uninterrupt
     assert _run(_command(tmp_path / "results", "plain"), tmp_path / "plain.txt", tmp_path) == 0, (tmp_path / "plain.txt").read_text()[-3000:]
 
     plain = SweepLayout(tmp_path / "results" / "plain")
+    timing = [ln for ln in (tmp_path / "plain.txt").read_text().splitlines() if ln.startswith("time: corpus ")]
+    assert len(timing) == 1 and ", pretrain " in timing[0] and ", probe " in timing[0] and timing[0].endswith("(this driver)"), timing
     stored = store.read_json(plain.plan)  # the settings are stored once, under in_force
     assert "settings" not in stored and "profile_overrides" not in stored and stored["in_force"]["set"]["epochs"] == 20
     for stage, key, metric in ((PRETRAIN, PRETRAIN_KEY, "nt_xent"), (PROBE, PROBE_KEY, "test_accuracy")):
