@@ -44,8 +44,14 @@ def node_args(*, cpus: int = 1, gpus: int = 0) -> dict:
 def cluster(*, workers: int = 2, cpus: int = 1, gpus: int = 0):
     """A head and `workers` worker nodes, each with `cpus` CPUs and `gpus` logical GPUs;
     yields the Cluster (`.address`, `.worker_nodes`)."""
+    import ray.experimental.internal_kv as internal_kv
     from ray._private.utils import get_ray_address_file
     from ray.cluster_utils import Cluster
+
+    # every node started here points Ray's process-wide internal KV client at this cluster's
+    # GCS; left so once the cluster is gone, the test session's next Tune run calls a dead GCS
+    # and Ray ends the whole pytest process after 60 s ("Failed to connect to GCS")
+    kv_client = internal_kv.global_gcs_client
 
     node_env = {"RAY_AUTH_MODE": "disabled", **SLOW_MACHINE}  # inherited by every node's processes
     saved = {name: os.environ.get(name) for name in node_env}
@@ -72,6 +78,11 @@ def cluster(*, workers: int = 2, cpus: int = 1, gpus: int = 0):
                 nodes.remove_node(worker, allow_graceful=False)
             if nodes.head_node is not None:
                 nodes.remove_node(nodes.head_node, allow_graceful=False)
+            nodes.global_state.disconnect()
+        if kv_client is None:
+            internal_kv._internal_kv_reset()
+        else:
+            internal_kv._initialize_internal_kv(kv_client)
         for name, value in saved.items():
             if value is None:
                 os.environ.pop(name, None)

@@ -58,7 +58,10 @@ def most_at_once(spans: list[tuple[float, float]]) -> int:
 def test_four_trials_share_a_logical_gpu_and_a_gpu_without_cuda_fails_at_once(tmp_path):
     from ray.tune import ExperimentAnalysis
 
+    import ray.experimental.internal_kv as internal_kv
+
     log = tmp_path / "driver.log"
+    kv_client = internal_kv.global_gcs_client  # the test session's Ray (None before it starts)
     # one node (a head, no workers): 1 logical GPU and 6 CPUs (the CPUs alone would run all 5 pretraining trials at once)
     with local.cluster(workers=0, cpus=6, gpus=1) as nodes:
         driver = local.start_sweep(nodes.address, tmp_path, "gpus", *SWEEP, *ON_CPU, log=log)
@@ -75,6 +78,8 @@ def test_four_trials_share_a_logical_gpu_and_a_gpu_without_cuda_fails_at_once(tm
             assert failing.wait(timeout=SECONDS) == 1, (tmp_path / "nocuda.log").read_text()[-4000:]
         finally:
             local.end(failing)
+    # the cluster gone, Ray's internal KV is the session's again (not the dead cluster's GCS)
+    assert internal_kv.global_gcs_client is kv_client
 
     sweep = SweepLayout(str(tmp_path / "gpus"))
     pretraining = intervals(sweep, PRETRAIN)
